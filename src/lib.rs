@@ -1,0 +1,6 @@
+//! pocket-dca: a self-hosted, watch-only companion for Pocket Bitcoin
+//! standing orders. The binary in `main.rs` only parses arguments and maps
+//! errors to exit codes; everything else lives in this library so that
+//! tests and benchmarks use the same code.
+
+pub mod wallet;

@@ -3,4 +3,7 @@
 //! errors to exit codes; everything else lives in this library so that
 //! tests and benchmarks use the same code.
 
+pub mod cli;
+pub mod config;
+pub mod store;
 pub mod wallet;

@@ -1,1 +1,17 @@
-fn main() {}
+//! The `pocket-dca` binary: parse the command line, run it, map the outcome
+//! to an exit code. Everything else is in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = pocket_dca::cli::Cli::parse();
+    match pocket_dca::cli::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

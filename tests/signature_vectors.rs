@@ -55,7 +55,11 @@ fn every_legacy_signature_vector_is_classified_right() {
     assert!(rows.len() >= 30, "{} rows", rows.len());
     for row in rows {
         let id = s(&row, "id");
-        let result = verify(s(&row, "address"), &message_of(&row), s(&row, "signature_base64"));
+        let result = verify(
+            s(&row, "address"),
+            &message_of(&row),
+            s(&row, "signature_base64"),
+        );
         let expected = row["expected_valid"].as_bool().unwrap();
         assert_eq!(result.is_ok(), expected, "{id}: {result:?}");
         if let Ok(format) = result {
@@ -80,7 +84,10 @@ fn failures_say_why() {
         "HF8nHqFr3K2UKYahhX3soVeoW8W1ECNbr0wfck7lzyXjCS5Q16Ek45zyBuy1Fiy9sTPKVgsqqOuPvbycuVSSVl8=",
     )
     .unwrap_err();
-    assert!(matches!(err, VerifyError::UncompressedForSegwit { header: 28, .. }), "{err}");
+    assert!(
+        matches!(err, VerifyError::UncompressedForSegwit { header: 28, .. }),
+        "{err}"
+    );
     // A signature by another key names the signer's address.
     let err = verify(
         "bc1qannfxke2tfd4l7vhepehpvt05y83v3qsf6nfkk",
@@ -109,7 +116,10 @@ fn failures_say_why() {
         if reason.contains("header") {
             assert_eq!(err, VerifyError::UnknownHeader { header: 43 });
         } else {
-            assert!(matches!(err, VerifyError::WrongLength { .. }), "{reason}: {err}");
+            assert!(
+                matches!(err, VerifyError::WrongLength { .. }),
+                "{reason}: {err}"
+            );
         }
     }
     assert!(matches!(
@@ -141,7 +151,13 @@ fn bitcoin_core_signature_is_reproduced_exactly() {
     let d = vectors("message-signatures.json");
     let row = &d["bitcoin_core"]["vectors"][0];
     let key: bitcoin::PrivateKey = s(row, "private_key_wif").parse().unwrap();
-    let signature = sign_legacy(&key.inner, ScriptType::P2pkh, s(row, "message"), LegacyStyle::Electrum).unwrap();
+    let signature = sign_legacy(
+        &key.inner,
+        ScriptType::P2pkh,
+        s(row, "message"),
+        LegacyStyle::Electrum,
+    )
+    .unwrap();
     // RFC 6979 nonces: the same signature as Bitcoin Core's.
     assert_eq!(signature, s(row, "signature_base64"));
 }
@@ -168,7 +184,10 @@ fn bip322_message_hash_and_virtual_transactions_match() {
         );
         let spk = parse_address(s(case, "address")).unwrap().script_pubkey();
         let spend = bip322::to_spend(&spk, message);
-        assert_eq!(spend.compute_txid().to_string(), s(case, "to_spend_tx_hash"));
+        assert_eq!(
+            spend.compute_txid().to_string(),
+            s(case, "to_spend_tx_hash")
+        );
         let sign = bip322::to_sign(&spend, bitcoin::Witness::new());
         assert_eq!(sign.compute_txid().to_string(), s(case, "to_sign_tx_hash"));
     }
@@ -189,7 +208,11 @@ fn bip322_vectors_verify_or_are_refused_as_unsupported() {
             for case in cases {
                 let kind = s(case, "type");
                 for signature in case["bip322_signatures"].as_array().unwrap() {
-                    let result = verify(s(case, "address"), s(case, "message"), signature.as_str().unwrap());
+                    let result = verify(
+                        s(case, "address"),
+                        s(case, "message"),
+                        signature.as_str().unwrap(),
+                    );
                     if supported(kind, format) {
                         let want = if format == "simple" {
                             SignatureFormat::Bip322Simple
@@ -209,7 +232,11 @@ fn bip322_vectors_verify_or_are_refused_as_unsupported() {
         }
         for case in d["error"].as_array().unwrap() {
             let result = verify(s(case, "address"), s(case, "message"), s(case, "signature"));
-            assert!(result.is_err(), "{file}: {} was accepted", s(case, "description"));
+            assert!(
+                result.is_err(),
+                "{file}: {} was accepted",
+                s(case, "description")
+            );
         }
     }
     assert!(verified >= 9, "{verified} verified");
@@ -227,7 +254,10 @@ fn bip322_simple_signing_round_trips_for_p2wpkh_and_p2tr() {
         let address = parse_address(s(case, "address")).unwrap();
         let message = s(case, "message");
         let signature = sign_bip322_simple(&key.inner, &address, message).unwrap();
-        assert_eq!(verify_message(&address, message, &signature), Ok(SignatureFormat::Bip322Simple));
+        assert_eq!(
+            verify_message(&address, message, &signature),
+            Ok(SignatureFormat::Bip322Simple)
+        );
         // With the 2026 prefix as well.
         assert_eq!(
             verify_message(&address, message, &format!("smp{signature}")),
@@ -259,13 +289,18 @@ fn hot_wallet_signs_challenges_for_every_script_type() {
         let slip = PayoutKey::parse(&key.slip132_string(), Some(script_type), None).unwrap();
         assert_eq!(slip.address_at(&path).unwrap().address, address);
         // Another index's key is refused, naming the signer.
-        let other = wallet.sign(script_type, &"0/4".parse().unwrap(), message).unwrap();
+        let other = wallet
+            .sign(script_type, &"0/4".parse().unwrap(), message)
+            .unwrap();
         assert!(verify_message(&address, message, &other).is_err());
         // BIP-137 headers verify for segwit v0 as well.
         if matches!(script_type, ScriptType::P2wpkh | ScriptType::P2shP2wpkh) {
             let secret = wallet.secret_key(script_type, &path).unwrap();
             let bip137 = sign_legacy(&secret, script_type, message, LegacyStyle::Bip137).unwrap();
-            assert_eq!(verify_message(&address, message, &bip137), Ok(SignatureFormat::Bip137));
+            assert_eq!(
+                verify_message(&address, message, &bip137),
+                Ok(SignatureFormat::Bip137)
+            );
         }
     }
 }

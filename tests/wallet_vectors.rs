@@ -91,7 +91,8 @@ fn abandon_mnemonic_accounts_derive_the_published_addresses() {
     assert_eq!(accounts.len(), 8);
     for account in accounts {
         let kind = script_type(s(account, "script_type"));
-        let slip132 = PayoutKey::parse(s(account, "account_key_slip132"), Some(kind), None).unwrap();
+        let slip132 =
+            PayoutKey::parse(s(account, "account_key_slip132"), Some(kind), None).unwrap();
         let plain = PayoutKey::parse(s(account, "account_key_plain"), Some(kind), None).unwrap();
         // Both serialisations decode to the same key data.
         assert_eq!(slip132.xpub(), plain.xpub());
@@ -267,7 +268,8 @@ fn bip381_382_386_script_vectors_derive_or_are_refused() {
             Err(err) => assert!(
                 matches!(
                     err,
-                    wallet::Error::UnsupportedDescriptor { .. } | wallet::Error::DescriptorNotRanged
+                    wallet::Error::UnsupportedDescriptor { .. }
+                        | wallet::Error::DescriptorNotRanged
                 ),
                 "{text}: {err}"
             ),
@@ -322,7 +324,10 @@ fn abandon_account_descriptors_derive_and_render_with_their_checksums() {
 #[test]
 fn slip132_key_inside_a_descriptor_is_refused() {
     let d = vectors("descriptors.json");
-    for case in d["slip132_key_in_descriptor"]["vectors"].as_array().unwrap() {
+    for case in d["slip132_key_in_descriptor"]["vectors"]
+        .as_array()
+        .unwrap()
+    {
         let err = PayoutKey::parse(s(case, "descriptor"), None, None).unwrap_err();
         assert_eq!(err, wallet::Error::Slip132InDescriptor { prefix: "zpub" });
     }
@@ -342,8 +347,20 @@ fn zpub_and_its_descriptor_give_the_same_addresses() {
         None,
     )
     .unwrap();
-    let a: Vec<_> = zpub.chain(&[0]).unwrap().addresses(0, 20).unwrap().map(|a| a.unwrap()).collect();
-    let b: Vec<_> = descriptor.chain(&[0]).unwrap().addresses(0, 20).unwrap().map(|a| a.unwrap()).collect();
+    let a: Vec<_> = zpub
+        .chain(&[0])
+        .unwrap()
+        .addresses(0, 20)
+        .unwrap()
+        .map(|a| a.unwrap())
+        .collect();
+    let b: Vec<_> = descriptor
+        .chain(&[0])
+        .unwrap()
+        .addresses(0, 20)
+        .unwrap()
+        .map(|a| a.unwrap())
+        .collect();
     assert_eq!(a, b);
     assert_eq!(
         a[0].address.to_string(),
@@ -360,9 +377,21 @@ fn keys_for_another_network_are_refused() {
     let err = PayoutKey::parse(tpub, None, Some(wallet::Network::Bitcoin)).unwrap_err();
     assert!(matches!(err, wallet::Error::NetworkMismatch { .. }));
     let text = err.to_string();
-    assert!(text.contains("test network") && text.contains("bitcoin"), "{text}");
+    assert!(
+        text.contains("test network") && text.contains("bitcoin"),
+        "{text}"
+    );
     // Signet and regtest share the test key versions; regtest has its own HRP.
-    let key = PayoutKey::parse(tpub, Some(ScriptType::P2wpkh), Some(wallet::Network::Regtest)).unwrap();
-    let address = key.address_at(&"0/0".parse().unwrap()).unwrap().address.to_string();
+    let key = PayoutKey::parse(
+        tpub,
+        Some(ScriptType::P2wpkh),
+        Some(wallet::Network::Regtest),
+    )
+    .unwrap();
+    let address = key
+        .address_at(&"0/0".parse().unwrap())
+        .unwrap()
+        .address
+        .to_string();
     assert!(address.starts_with("bcrt1q"), "{address}");
 }

@@ -198,7 +198,8 @@ fn verify_input(tx: &Transaction, prevout: &TxOut, address: &Address) -> Result<
         verify_p2pkh(&secp, tx, spk, address)
     } else if spk.is_p2wsh() {
         Err(VerifyError::Unsupported {
-            what: "P2WSH addresses (multisig or scripts); payouts go to single-key addresses".into(),
+            what: "P2WSH addresses (multisig or scripts); payouts go to single-key addresses"
+                .into(),
         })
     } else {
         Err(VerifyError::Unsupported {
@@ -230,7 +231,9 @@ fn pushes(script: &Script) -> Option<Vec<Vec<u8>>> {
 
 fn invalid_signature(address: &Address) -> VerifyError {
     VerifyError::Invalid {
-        reason: format!("invalid signature: it was not made by the key of {address} over this message"),
+        reason: format!(
+            "invalid signature: it was not made by the key of {address} over this message"
+        ),
     }
 }
 
@@ -268,9 +271,10 @@ fn verify_p2wpkh(
             address: address.to_string(),
         });
     }
-    let sig = bitcoin::ecdsa::Signature::from_slice(sig_bytes).map_err(|e| VerifyError::Invalid {
-        reason: format!("invalid signature encoding ({e})"),
-    })?;
+    let sig =
+        bitcoin::ecdsa::Signature::from_slice(sig_bytes).map_err(|e| VerifyError::Invalid {
+            reason: format!("invalid signature encoding ({e})"),
+        })?;
     let sighash = SighashCache::new(tx)
         .p2wpkh_signature_hash(0, script_code_source, Amount::ZERO, sig.sighash_type)
         .map_err(|e| VerifyError::Invalid {
@@ -301,11 +305,10 @@ fn verify_p2tr_key_path(
         }
     }
     let sig_bytes = witness.nth(0).ok_or_else(|| invalid_signature(address))?;
-    let sig = bitcoin::taproot::Signature::from_slice(sig_bytes).map_err(|e| {
-        VerifyError::Invalid {
+    let sig =
+        bitcoin::taproot::Signature::from_slice(sig_bytes).map_err(|e| VerifyError::Invalid {
             reason: format!("invalid schnorr signature encoding ({e})"),
-        }
-    })?;
+        })?;
     let output_key = XOnlyPublicKey::from_slice(&prevout.script_pubkey.as_bytes()[2..34])
         .map_err(|_| invalid_signature(address))?;
     let sighash = SighashCache::new(tx)
@@ -348,9 +351,10 @@ fn verify_p2pkh(
             address: address.to_string(),
         });
     }
-    let sig = bitcoin::ecdsa::Signature::from_slice(sig_bytes).map_err(|e| VerifyError::Invalid {
-        reason: format!("invalid signature encoding ({e})"),
-    })?;
+    let sig =
+        bitcoin::ecdsa::Signature::from_slice(sig_bytes).map_err(|e| VerifyError::Invalid {
+            reason: format!("invalid signature encoding ({e})"),
+        })?;
     let sighash = SighashCache::new(tx)
         .legacy_signature_hash(0, spk, sig.sighash_type.to_u32())
         .map_err(|e| VerifyError::Invalid {
@@ -372,4 +376,3 @@ pub(super) fn witness_of(items: &[&[u8]]) -> Witness {
     }
     witness
 }
-

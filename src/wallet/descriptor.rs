@@ -19,17 +19,25 @@ pub(super) fn parse(text: &str, requested: Option<ScriptType>) -> Result<PayoutK
     let body = checksum::verify_checksum(text).map_err(|e| Error::DescriptorChecksum {
         reason: e.to_string(),
     })?;
-    if let Some(name) = ["raw(", "addr(", "combo(", "multi(", "sortedmulti(", "rawtr("]
-        .into_iter()
-        .find(|name| body.starts_with(name))
+    if let Some(name) = [
+        "raw(",
+        "addr(",
+        "combo(",
+        "multi(",
+        "sortedmulti(",
+        "rawtr(",
+    ]
+    .into_iter()
+    .find(|name| body.starts_with(name))
     {
         return Err(unsupported(&format!("{name}…)")));
     }
     scan_keys(body)?;
-    let descriptor =
-        Descriptor::<DescriptorPublicKey>::from_str(text).map_err(|e| Error::InvalidDescriptor {
+    let descriptor = Descriptor::<DescriptorPublicKey>::from_str(text).map_err(|e| {
+        Error::InvalidDescriptor {
             reason: e.to_string(),
-        })?;
+        }
+    })?;
     let (key, script_type) = match &descriptor {
         Descriptor::Pkh(pkh) => (pkh.as_inner(), ScriptType::P2pkh),
         Descriptor::Wpkh(wpkh) => (wpkh.as_inner(), ScriptType::P2wpkh),
@@ -50,14 +58,14 @@ pub(super) fn parse(text: &str, requested: Option<ScriptType>) -> Result<PayoutK
         Descriptor::Wsh(wsh) => return Err(unsupported_wsh(wsh.as_inner(), "wsh()")),
         Descriptor::Bare(_) => return Err(unsupported("a bare script (pk() or raw script)")),
     };
-    if let Some(given) = requested {
-        if given != script_type {
-            return Err(Error::ScriptTypeConflict {
-                given,
-                implied: script_type,
-                source_form: "descriptor",
-            });
-        }
+    if let Some(given) = requested
+        && given != script_type
+    {
+        return Err(Error::ScriptTypeConflict {
+            given,
+            implied: script_type,
+            source_form: "descriptor",
+        });
     }
     match key {
         DescriptorPublicKey::Single(_) => Err(unsupported(
@@ -93,10 +101,7 @@ fn payout_key(
     PayoutKey::from_descriptor_parts(xkey.xkey, script_type, xkey.origin.clone(), chains)
 }
 
-fn chain_of(
-    steps: &[bitcoin::bip32::ChildNumber],
-    wildcard: Wildcard,
-) -> Result<Vec<u32>, Error> {
+fn chain_of(steps: &[bitcoin::bip32::ChildNumber], wildcard: Wildcard) -> Result<Vec<u32>, Error> {
     match wildcard {
         Wildcard::None => return Err(Error::DescriptorNotRanged),
         Wildcard::Hardened => {

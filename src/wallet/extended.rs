@@ -65,9 +65,7 @@ pub(crate) const VERSIONS: &[Version] = &[
 fn version_for(network: NetworkKind, script_type: Option<ScriptType>) -> &'static Version {
     VERSIONS
         .iter()
-        .find(|v| {
-            !v.private && !v.multisig && v.network == network && v.script_type == script_type
-        })
+        .find(|v| !v.private && !v.multisig && v.network == network && v.script_type == script_type)
         .unwrap_or(&VERSIONS[0])
 }
 
@@ -86,10 +84,7 @@ pub(crate) fn decode_extended(text: &str) -> Result<(Xpub, &'static Version), Er
     }
     if data.len() != 78 {
         return Err(Error::InvalidExtendedKey {
-            reason: format!(
-                "it decodes to {} bytes, an extended key has 78",
-                data.len()
-            ),
+            reason: format!("it decodes to {} bytes, an extended key has 78", data.len()),
         });
     }
     let version = VERSIONS
@@ -321,27 +316,31 @@ impl PayoutKey {
 
     /// Checks that a path lies on one of the key's chains.
     pub fn check_path(&self, path: &KeyPath) -> Result<(), Error> {
-        if let KeyForm::Descriptor { chains } = &self.form {
-            if !chains.iter().any(|c| c.as_slice() == path.chain()) {
-                let shown: Vec<String> = chains
-                    .iter()
-                    .map(|c| {
-                        let p = KeyPath::format_chain(c);
-                        if p.is_empty() { "*".into() } else { format!("{p}/*") }
-                    })
-                    .collect();
-                let first = chains.first().cloned().unwrap_or_default();
-                let example = if first.is_empty() {
-                    "5".to_string()
-                } else {
-                    format!("{}/5", KeyPath::format_chain(&first))
-                };
-                return Err(Error::PathNotInDescriptor {
-                    path: path.to_string(),
-                    chains: shown.join(" or "),
-                    example,
-                });
-            }
+        if let KeyForm::Descriptor { chains } = &self.form
+            && !chains.iter().any(|c| c.as_slice() == path.chain())
+        {
+            let shown: Vec<String> = chains
+                .iter()
+                .map(|c| {
+                    let p = KeyPath::format_chain(c);
+                    if p.is_empty() {
+                        "*".into()
+                    } else {
+                        format!("{p}/*")
+                    }
+                })
+                .collect();
+            let first = chains.first().cloned().unwrap_or_default();
+            let example = if first.is_empty() {
+                "5".to_string()
+            } else {
+                format!("{}/5", KeyPath::format_chain(&first))
+            };
+            return Err(Error::PathNotInDescriptor {
+                path: path.to_string(),
+                chains: shown.join(" or "),
+                example,
+            });
         }
         Ok(())
     }
@@ -398,14 +397,20 @@ mod tests {
     fn wrong_network_is_refused_naming_both() {
         let err = PayoutKey::parse(BIP84_ZPUB, None, Some(Network::Testnet)).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("mainnet") && text.contains("testnet"), "{text}");
+        assert!(
+            text.contains("mainnet") && text.contains("testnet"),
+            "{text}"
+        );
     }
 
     #[test]
     fn wif_is_refused_as_private() {
-        let err =
-            PayoutKey::parse("L4rK1yDtCWekvXuE6oXD9jCYfFNV2cWRpVuPLBcCU2z8TrisoyY1", None, None)
-                .unwrap_err();
+        let err = PayoutKey::parse(
+            "L4rK1yDtCWekvXuE6oXD9jCYfFNV2cWRpVuPLBcCU2z8TrisoyY1",
+            None,
+            None,
+        )
+        .unwrap_err();
         assert_eq!(err, Error::PrivateKey { kind: "WIF" });
     }
 }

@@ -8,8 +8,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use bitcoin::base64::Engine as _;
-use bitcoin::hashes::Hash as _;
 use bitcoin::base64::engine::general_purpose::STANDARD as BASE64;
+use bitcoin::hashes::Hash as _;
 use bitcoin::key::CompressedPublicKey;
 use bitcoin::secp256k1::Secp256k1;
 use bitcoin::secp256k1::ecdsa::{RecoverableSignature, RecoveryId};
@@ -68,7 +68,9 @@ pub enum VerifyError {
          sign again with a wallet that uses compressed keys"
     )]
     UncompressedForSegwit { header: u8, address: String },
-    #[error("the signature does not match this message and address: {reason}; check that the message was copied exactly")]
+    #[error(
+        "the signature does not match this message and address: {reason}; check that the message was copied exactly"
+    )]
     Invalid { reason: String },
     #[error("unsupported: {what}")]
     Unsupported { what: String },
@@ -143,11 +145,10 @@ fn verify_legacy(
         return Err(VerifyError::UnknownHeader { header });
     }
     let compressed = header >= 31;
-    let recovery = RecoveryId::from_i32(i32::from((header - 27) & 3)).map_err(|e| {
-        VerifyError::Invalid {
+    let recovery =
+        RecoveryId::from_i32(i32::from((header - 27) & 3)).map_err(|e| VerifyError::Invalid {
             reason: e.to_string(),
-        }
-    })?;
+        })?;
     let signature = RecoverableSignature::from_compact(&bytes[1..65], recovery).map_err(|e| {
         VerifyError::Invalid {
             reason: format!("malformed signature ({e})"),

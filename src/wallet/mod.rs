@@ -137,9 +137,13 @@ pub enum Error {
          copy the account xpub/ypub/zpub or descriptor from your wallet"
     )]
     NotAKey { input: String, reason: String },
-    #[error("the extended key has an invalid base58 checksum; it was mistyped or truncated: copy it again")]
+    #[error(
+        "the extended key has an invalid base58 checksum; it was mistyped or truncated: copy it again"
+    )]
     BadChecksum,
-    #[error("the extended key has unknown version bytes {version}; expected xpub, ypub, zpub, tpub, upub or vpub")]
+    #[error(
+        "the extended key has unknown version bytes {version}; expected xpub, ypub, zpub, tpub, upub or vpub"
+    )]
     UnknownVersion { version: String },
     #[error("{prefix} is a multisig key (SLIP-132); only single-key payouts are supported")]
     MultisigKey { prefix: &'static str },
@@ -153,7 +157,9 @@ pub enum Error {
         key_network: &'static str,
         expected: &'static str,
     },
-    #[error("the {source_form} fixes the script type {implied}, but {given} was asked for; drop --script-type or use a matching key")]
+    #[error(
+        "the {source_form} fixes the script type {implied}, but {given} was asked for; drop --script-type or use a matching key"
+    )]
     ScriptTypeConflict {
         given: ScriptType,
         implied: ScriptType,
@@ -163,13 +169,19 @@ pub enum Error {
     InvalidScriptType(String),
     #[error("invalid network `{0}`; expected bitcoin, testnet, signet or regtest")]
     InvalidNetwork(String),
-    #[error("the descriptor checksum is wrong ({reason}): the text was changed or mistyped; copy the descriptor again")]
+    #[error(
+        "the descriptor checksum is wrong ({reason}): the text was changed or mistyped; copy the descriptor again"
+    )]
     DescriptorChecksum { reason: String },
     #[error("invalid descriptor: {reason}")]
     InvalidDescriptor { reason: String },
-    #[error("unsupported descriptor: {what}; payouts need pkh(), sh(wpkh()), wpkh() or tr() with one extended public key")]
+    #[error(
+        "unsupported descriptor: {what}; payouts need pkh(), sh(wpkh()), wpkh() or tr() with one extended public key"
+    )]
     UnsupportedDescriptor { what: String },
-    #[error("the descriptor is not ranged: end the key with /0/* (or /<0;1>/*) so that fresh addresses can be derived")]
+    #[error(
+        "the descriptor is not ranged: end the key with /0/* (or /<0;1>/*) so that fresh addresses can be derived"
+    )]
     DescriptorNotRanged,
     #[error(
         "descriptors take the BIP-32 form xpub/tpub, not {prefix}; the script type comes from the \
@@ -183,7 +195,9 @@ pub enum Error {
          non-hardened children: use a path like 0/5 below the account key"
     )]
     HardenedStep { path: String, step: String },
-    #[error("derivation path `{path}` is not on the descriptor's chain {chains}; use a path like {example}")]
+    #[error(
+        "derivation path `{path}` is not on the descriptor's chain {chains}; use a path like {example}"
+    )]
     PathNotInDescriptor {
         path: String,
         chains: String,

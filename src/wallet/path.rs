@@ -58,7 +58,10 @@ impl KeyPath {
     }
 
     fn steps(&self) -> impl Iterator<Item = u32> + '_ {
-        self.chain.iter().copied().chain(std::iter::once(self.index))
+        self.chain
+            .iter()
+            .copied()
+            .chain(std::iter::once(self.index))
     }
 
     /// Formats a chain prefix the way paths are written (`0`, `1/2`, or empty).
@@ -90,9 +93,7 @@ impl FromStr for KeyPath {
             reason: reason.to_string(),
         };
         if text.is_empty() {
-            return Err(invalid(
-                "it is empty; write the chain and index, like 0/0",
-            ));
+            return Err(invalid("it is empty; write the chain and index, like 0/0"));
         }
         if text.starts_with('m') || text.starts_with('M') {
             return Err(invalid(
@@ -108,13 +109,13 @@ impl FromStr for KeyPath {
                 .strip_suffix('\'')
                 .or_else(|| part.strip_suffix('h'))
                 .or_else(|| part.strip_suffix('H'))
+                && !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
             {
-                if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(Error::HardenedStep {
-                        path: s.to_string(),
-                        step: part.to_string(),
-                    });
-                }
+                return Err(Error::HardenedStep {
+                    path: s.to_string(),
+                    step: part.to_string(),
+                });
             }
             if !part.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(invalid(&format!(

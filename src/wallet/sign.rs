@@ -174,7 +174,11 @@ impl HotWallet {
             ScriptType::P2wpkh => 84,
             ScriptType::P2tr => 86,
         };
-        let coin = if self.network == Network::Bitcoin { 0 } else { 1 };
+        let coin = if self.network == Network::Bitcoin {
+            0
+        } else {
+            1
+        };
         [purpose, coin, 0]
             .into_iter()
             .map(|i| ChildNumber::Hardened { index: i })
@@ -190,7 +194,10 @@ impl HotWallet {
 
     /// The account's extended public key.
     pub fn account_xpub(&self, script_type: ScriptType) -> Result<Xpub, SignError> {
-        Ok(Xpub::from_priv(&self.secp, &self.account_xpriv(script_type)?))
+        Ok(Xpub::from_priv(
+            &self.secp,
+            &self.account_xpriv(script_type)?,
+        ))
     }
 
     /// The account as a ranged descriptor with origin, as a wallet exports it.
@@ -201,7 +208,11 @@ impl HotWallet {
             script_type.descriptor_function(),
             self.master.fingerprint(&self.secp),
             self.account_path(script_type),
-            if script_type == ScriptType::P2shP2wpkh { ")" } else { "" }
+            if script_type == ScriptType::P2shP2wpkh {
+                ")"
+            } else {
+                ""
+            }
         );
         // Round-trip through the parser to add the checksum.
         let key = PayoutKey::parse(&text, None, Some(self.network))
@@ -210,7 +221,11 @@ impl HotWallet {
     }
 
     /// The secret key of the address at `path` below the account.
-    pub fn secret_key(&self, script_type: ScriptType, path: &KeyPath) -> Result<SecretKey, SignError> {
+    pub fn secret_key(
+        &self,
+        script_type: ScriptType,
+        path: &KeyPath,
+    ) -> Result<SecretKey, SignError> {
         let steps: Vec<ChildNumber> = path
             .chain()
             .iter()
@@ -252,4 +267,3 @@ impl HotWallet {
         }
     }
 }
-

@@ -1,0 +1,138 @@
+//! The command line: clap definitions and dispatch. One subcommand per file;
+//! each parses its flags, calls domain code and prints (text or `--json`).
+//! Flag doc comments are the `--help` text.
+
+mod config_check;
+mod db;
+mod derive;
+mod init;
+mod verify_message;
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config, Env, ProcessEnv};
+use crate::store::Store;
+
+const ABOUT: &str = "Watch-only companion for Pocket Bitcoin standing orders: xpub payouts, \
+expected addresses, payment reminders and webhook reconciliation, in one binary with SQLite.";
+
+const EXAMPLES: &str = "\
+Examples:
+  pocket-dca init                      write pocket-dca.toml and create the database
+  pocket-dca config check              validate the config and show what is in effect
+  pocket-dca derive zpub6rFR7y4Q2AijBE…  print the first 10 receive addresses of a key
+  pocket-dca verify-message --address bc1q… --message 'I confirm…' --signature H…
+  pocket-dca --config /etc/pocket-dca.toml db status";
+
+#[derive(Debug, Parser)]
+#[command(name = "pocket-dca", version, about = ABOUT, after_help = EXAMPLES)]
+pub struct Cli {
+    /// Config file [default: $POCKET_DCA_CONFIG, else ./pocket-dca.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Init(init::Args),
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Inspect the database.
+    #[command(subcommand)]
+    Db(DbCommand),
+    Derive(derive::Args),
+    VerifyMessage(verify_message::Args),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    Check(config_check::Args),
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    Status(db::StatusArgs),
+}
+
+/// Runs a parsed command line; errors are printed by `main` as one line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ctx = Context {
+        config_flag: cli.config,
+        env: &ProcessEnv,
+    };
+    match cli.command {
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Config(ConfigCommand::Check(args)) => config_check::run(&ctx, args),
+        Command::Db(DbCommand::Status(args)) => db::status(&ctx, args),
+        Command::Derive(args) => derive::run(&ctx, args),
+        Command::VerifyMessage(args) => verify_message::run(&ctx, args),
+    }
+}
+
+/// What every command may need: where the config is, and the environment.
+pub(crate) struct Context<'a> {
+    config_flag: Option<PathBuf>,
+    env: &'a dyn Env,
+}
+
+impl Context<'_> {
+    /// The config file path and whether it was named explicitly.
+    fn config_path(&self) -> (PathBuf, bool) {
+        config::locate(self.config_flag.as_deref(), self.env)
+    }
+
+    /// The config, which must exist.
+    fn config(&self) -> anyhow::Result<Config> {
+        let (path, _) = self.config_path();
+        Ok(Config::load(&path, self.env)?)
+    }
+
+    /// The config if there is one: a missing default file is not an error
+    /// (commands like `derive` work without one), a missing named file is.
+    fn config_if_present(&self) -> anyhow::Result<Option<Config>> {
+        let (path, explicit) = self.config_path();
+        if !explicit && !path.exists() {
+            return Ok(None);
+        }
+        Ok(Some(Config::load(&path, self.env)?))
+    }
+
+    /// The config and its database, created and migrated on first use.
+    fn store(&self) -> anyhow::Result<(Config, Store)> {
+        let config = self.config()?;
+        let store = open_store(&config.database.path)?;
+        Ok((config, store))
+    }
+}
+
+fn open_store(path: &Path) -> anyhow::Result<Store> {
+    Store::open(path).with_context(|| format!("while opening the database {}", path.display()))
+}
+
+/// Reads a key argument; `-` reads it from standard input so that it stays
+/// out of the shell history (an xpub reveals the wallet's whole history).
+fn read_key(arg: &str) -> anyhow::Result<String> {
+    if arg != "-" {
+        return Ok(arg.to_string());
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("while reading the key from standard input")?;
+    Ok(text.trim().to_string())
+}
+
+/// Prints a value as pretty JSON on standard output.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! SQLite storage: opening the database with durable settings (WAL, foreign
+//! keys, `synchronous=FULL`), the append-only migrations of `migrations/`
+//! under `PRAGMA user_version`, and one function per query. SQL lives only
+//! in this module.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+/// One numbered migration file, applied in its own transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// Every migration of `migrations/`, in order. Append only: a released
+/// migration is never edited.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "orders",
+    sql: include_str!("../../migrations/0001_orders.sql"),
+}];
+
+/// The schema version this binary writes.
+pub fn latest_version() -> u32 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the folder {path} for the database: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a SQLite database; check [database] path in the config")]
+    NotADatabase { path: PathBuf },
+    #[error(
+        "the database {path} has schema version {found}, newer than this pocket-dca knows ({supported}); \
+         run a newer pocket-dca, or restore a backup made with this version"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("migration {version} ({name}) failed, the database is unchanged: {source}")]
+    Migration {
+        version: u32,
+        name: &'static str,
+        source: rusqlite::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// An open, migrated database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Schema version and row counts, for `db status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Status {
+    pub path: PathBuf,
+    pub schema_version: u32,
+    pub latest_version: u32,
+    pub tables: Vec<TableCount>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableCount {
+    pub table: String,
+    pub rows: i64,
+}
+
+impl Store {
+    /// Opens (creating it and its folder if needed) and migrates the database.
+    pub fn open(path: &Path) -> Result<Store, Error> {
+        Store::open_with(path, MIGRATIONS)
+    }
+
+    /// Opens with a given migration list (tests exercise upgrades with it).
+    pub fn open_with(path: &Path, migrations: &[Migration]) -> Result<Store, Error> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| Error::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        configure(&conn).map_err(|e| classify(e, path))?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.migrate(migrations)?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version recorded in the file.
+    pub fn schema_version(&self) -> Result<u32, Error> {
+        Ok(user_version(&self.conn)?)
+    }
+
+    fn migrate(&mut self, migrations: &[Migration]) -> Result<(), Error> {
+        let latest = migrations.last().map_or(0, |m| m.version);
+        let current = user_version(&self.conn).map_err(|e| classify(e, &self.path))?;
+        if current > latest {
+            return Err(Error::TooNew {
+                path: self.path.clone(),
+                found: current,
+                supported: latest,
+            });
+        }
+        for migration in migrations.iter().filter(|m| m.version > current) {
+            let failed = |source| Error::Migration {
+                version: migration.version,
+                name: migration.name,
+                source,
+            };
+            let tx = self.conn.transaction().map_err(failed)?;
+            tx.execute_batch(migration.sql).map_err(failed)?;
+            tx.pragma_update(None, "user_version", migration.version)
+                .map_err(failed)?;
+            tx.commit().map_err(failed)?;
+        }
+        Ok(())
+    }
+
+    /// Schema version and the row count of every table.
+    pub fn status(&self) -> Result<Status, Error> {
+        let mut stmt = self.conn.prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )?;
+        let names = stmt
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut tables = Vec::with_capacity(names.len());
+        for table in names {
+            // Table names come from sqlite_schema, quoted as identifiers.
+            let rows = self.conn.query_row(
+                &format!("SELECT count(*) FROM \"{}\"", table.replace('"', "\"\"")),
+                [],
+                |row| row.get(0),
+            )?;
+            tables.push(TableCount { table, rows });
+        }
+        Ok(Status {
+            path: self.path.clone(),
+            schema_version: self.schema_version()?,
+            latest_version: latest_version(),
+            tables,
+        })
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    // journal_mode answers with the mode in effect; reading it also makes
+    // SQLite read the header, so a file that is not a database fails here.
+    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+fn user_version(conn: &Connection) -> rusqlite::Result<u32> {
+    conn.query_row("PRAGMA user_version", [], |row| row.get(0))
+}
+
+fn classify(e: rusqlite::Error, path: &Path) -> Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => Error::NotADatabase {
+            path: path.to_path_buf(),
+        },
+        _ => Error::Open {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_file_is_listed_in_order() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let listed: Vec<String> = MIGRATIONS
+            .iter()
+            .map(|m| format!("{:04}_{}.sql", m.version, m.name))
+            .collect();
+        assert_eq!(files, listed);
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version as usize, i + 1, "versions are consecutive from 1");
+        }
+    }
+}

@@ -187,7 +187,7 @@ fn verify_message_exits_0_with_the_format_and_1_with_the_reason() {
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], false);
-    assert!(v["error"].as_str().unwrap().contains("made by"));
+    assert!(v["error"].as_str().unwrap().contains("signed by"));
 }
 
 #[test]

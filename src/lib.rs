@@ -5,5 +5,6 @@
 
 pub mod cli;
 pub mod config;
+pub mod payment;
 pub mod store;
 pub mod wallet;

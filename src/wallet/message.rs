@@ -61,7 +61,9 @@ pub enum VerifyError {
     WrongLength { len: usize },
     #[error("unknown signature header {header}; legacy signatures use headers 27 to 42")]
     UnknownHeader { header: u8 },
-    #[error("the message was signed by {signer}, not by {address}; sign it with the key of {address}")]
+    #[error(
+        "the message was signed by {signer}, not by {address}; sign it with the key of {address}"
+    )]
     SignedByOther { signer: String, address: String },
     #[error(
         "header {header} is for an uncompressed key, which cannot own the segwit address {address}; \

@@ -116,11 +116,10 @@ impl SwissBill {
             )));
         }
         match (&self.reference, self.account.is_qr_iban()) {
-            (SwissReference::Qrr(r), true) => {
-                if !qr_reference_is_valid(r) {
-                    return Err(bad(format!("`{r}` is not a valid 27-digit QR reference")));
-                }
+            (SwissReference::Qrr(r), true) if !qr_reference_is_valid(r) => {
+                return Err(bad(format!("`{r}` is not a valid 27-digit QR reference")));
             }
+            (SwissReference::Qrr(_), true) => {}
             (SwissReference::Qrr(_), false) => {
                 return Err(bad(format!(
                     "reference type QRR needs a QR-IBAN, and {} is an ordinary IBAN: use SCOR with an RF reference",

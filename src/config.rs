@@ -29,6 +29,8 @@ pub const SMTP_PASSWORD_ENV: &str = "SMTP_PASSWORD";
 pub const DEFAULT_DATABASE_PATH: &str = "pocket-dca.sqlite3";
 pub const DEFAULT_NETWORK: Network = Network::Bitcoin;
 pub const DEFAULT_POCKET_BASE_URL: &str = "https://api.pocketbitcoin.com";
+/// How long a Pocket API call may take before it is given up, in seconds.
+pub const DEFAULT_POCKET_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_WEBHOOK_LISTEN: &str = "127.0.0.1:8470";
 pub const DEFAULT_DASHBOARD_LISTEN: &str = "127.0.0.1:8471";
 pub const DEFAULT_REMINDER_TIMEZONE: &str = "Europe/Zurich";
@@ -113,6 +115,8 @@ pub struct PocketConfig {
     /// Several during a rotation; any of them verifies a webhook.
     pub webhook_secrets: Vec<Secret>,
     pub webhook_secret_source: Source,
+    /// How long an API call may take.
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -253,6 +257,7 @@ struct RawBitcoin {
 #[serde(deny_unknown_fields, default)]
 struct RawPocket {
     base_url: Option<String>,
+    timeout_secs: Option<i64>,
     client_id: Option<String>,
     webhook_secret: Option<OneOrMany>,
 }
@@ -398,6 +403,17 @@ impl Config {
                 None
             }
         };
+        let timeout_secs = match raw.pocket.timeout_secs {
+            None => DEFAULT_POCKET_TIMEOUT_SECS,
+            Some(t) if (1..=600).contains(&t) => t as u64,
+            Some(t) => {
+                problem(
+                    "pocket.timeout_secs",
+                    format!("{t} is not a sensible timeout; write 1 to 600 seconds"),
+                );
+                DEFAULT_POCKET_TIMEOUT_SECS
+            }
+        };
         let client_id = match env_value(env, CLIENT_ID_ENV) {
             Some(v) => Some((Secret(v), Source::Env(CLIENT_ID_ENV))),
             None => set(raw.pocket.client_id).map(|v| (Secret(v), Source::File)),
@@ -538,6 +554,7 @@ impl Config {
                 client_id,
                 webhook_secrets,
                 webhook_secret_source,
+                timeout: std::time::Duration::from_secs(timeout_secs),
             },
             server: ServerConfig {
                 webhook_listen,
@@ -563,6 +580,10 @@ impl Config {
         out.insert("database.path", self.database.path.display().to_string());
         out.insert("bitcoin.network", network_name(self.bitcoin.network).into());
         out.insert("pocket.base_url", self.pocket.base_url.to_string());
+        out.insert(
+            "pocket.timeout_secs",
+            self.pocket.timeout.as_secs().to_string(),
+        );
         out.insert(
             "pocket.client_id",
             opt(self

@@ -5,6 +5,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod orders;
 pub mod payment;
+pub mod pocket;
+pub mod sandbox;
 pub mod store;
 pub mod wallet;

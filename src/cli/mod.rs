@@ -2,10 +2,13 @@
 //! each parses its flags, calls domain code and prints (text or `--json`).
 //! Flag doc comments are the `--help` text.
 
+mod addresses;
 mod config_check;
 mod db;
 mod derive;
 mod init;
+mod order;
+mod sandbox;
 mod verify_message;
 
 use std::io::Read as _;
@@ -27,6 +30,8 @@ Examples:
   pocket-dca config check              validate the config and show what is in effect
   pocket-dca derive zpub6rFR7y4Q2AijBE…  print the first 10 receive addresses of a key
   pocket-dca verify-message --address bc1q… --message 'I confirm…' --signature H…
+  pocket-dca order challenge --key -   then   pocket-dca order create --help
+  pocket-dca sandbox --client-id try-me  (a local Pocket to try everything against)
   pocket-dca --config /etc/pocket-dca.toml db status";
 
 #[derive(Debug, Parser)]
@@ -51,6 +56,11 @@ enum Command {
     Db(DbCommand),
     Derive(derive::Args),
     VerifyMessage(verify_message::Args),
+    /// Create and administer standing orders.
+    #[command(subcommand)]
+    Order(order::Command),
+    Addresses(addresses::Args),
+    Sandbox(sandbox::Args),
 }
 
 #[derive(Debug, Subcommand)]
@@ -64,17 +74,56 @@ enum DbCommand {
 }
 
 /// Runs a parsed command line; errors are printed by `main` as one line.
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ctx = Context {
         config_flag: cli.config,
         env: &ProcessEnv,
     };
+    init_logging(matches!(cli.command, Command::Sandbox(_)));
     match cli.command {
         Command::Init(args) => init::run(&ctx, args),
         Command::Config(ConfigCommand::Check(args)) => config_check::run(&ctx, args),
         Command::Db(DbCommand::Status(args)) => db::status(&ctx, args),
         Command::Derive(args) => derive::run(&ctx, args),
         Command::VerifyMessage(args) => verify_message::run(&ctx, args),
+        Command::Order(command) => order::run(&ctx, command).await,
+        Command::Addresses(args) => addresses::run(&ctx, args),
+        Command::Sandbox(args) => sandbox::run(&ctx, args).await,
+    }
+}
+
+/// Logs go to standard error; `RUST_LOG` overrides the level (warnings for
+/// one-shot commands, info for services).
+fn init_logging(service: bool) {
+    let default = if service { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
     }
 }
 
@@ -104,6 +153,22 @@ impl Context<'_> {
             return Ok(None);
         }
         Ok(Some(Config::load(&path, self.env)?))
+    }
+
+    /// A Pocket client for the configured API root and client id.
+    fn pocket_client(&self, config: &Config) -> anyhow::Result<crate::pocket::Client> {
+        let Some((client_id, _)) = &config.pocket.client_id else {
+            anyhow::bail!(
+                "no Pocket client id: set ${} (or [pocket] client_id in the config)",
+                config::CLIENT_ID_ENV
+            );
+        };
+        Ok(crate::pocket::Client::with_options(
+            &config.pocket.base_url,
+            client_id,
+            config.pocket.timeout,
+            crate::pocket::RetryPolicy::default(),
+        )?)
     }
 
     /// The config and its database, created and migrated on first use.

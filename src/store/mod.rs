@@ -3,6 +3,10 @@
 //! under `PRAGMA user_version`, and one function per query. SQL lives only
 //! in this module.
 
+mod orders;
+
+pub use orders::AddressRow;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -58,6 +62,17 @@ pub enum Error {
         name: &'static str,
         source: rusqlite::Error,
     },
+    #[error("{what} {id} is already in the database")]
+    Duplicate { what: &'static str, id: String },
+    #[error("no order {id} in the database; `pocket-dca order list` shows the orders")]
+    NoSuchOrder { id: String },
+    #[error("`{prefix}` matches several orders ({}); give more of the id", .matches.join(", "))]
+    AmbiguousOrder {
+        prefix: String,
+        matches: Vec<String>,
+    },
+    #[error("cannot encode a value for the database: {0}")]
+    Encode(String),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }

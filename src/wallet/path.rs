@@ -31,8 +31,9 @@ impl KeyPath {
     }
 
     /// A path on a chain already checked to be non-hardened (a parsed key's
-    /// chain), at an index below 2^31.
-    pub(super) fn on_chain(chain: &[u32], index: u32) -> KeyPath {
+    /// chain, or one read back from the database); an index of 2^31 or more
+    /// is clamped below it.
+    pub fn on_chain(chain: &[u32], index: u32) -> KeyPath {
         KeyPath {
             chain: chain.to_vec(),
             index: index.min(HARDENED - 1),

@@ -30,3 +30,234 @@ pub fn message_of(v: &serde_json::Value) -> String {
         None => s(v, "message").to_string(),
     }
 }
+
+// ------------------------------------------------------------ live services
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use pocket_dca::sandbox::{self, Options};
+
+/// A sandbox served from a runtime of its own on 127.0.0.1:0, so that a
+/// test can run the real binary against it synchronously.
+pub struct TestSandbox {
+    pub runtime: tokio::runtime::Runtime,
+    running: Option<sandbox::Running>,
+    pub addr: SocketAddr,
+    pub client_id: String,
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+impl TestSandbox {
+    pub fn start(options: Options) -> TestSandbox {
+        let runtime = runtime();
+        let client_id = options.client_id.clone();
+        let running = runtime
+            .block_on(sandbox::start(
+                options,
+                None,
+                "127.0.0.1:0".parse().unwrap(),
+            ))
+            .unwrap();
+        TestSandbox {
+            addr: running.addr,
+            running: Some(running),
+            runtime,
+            client_id,
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn engine(&self) -> &sandbox::Engine {
+        &self.running.as_ref().unwrap().engine
+    }
+
+    /// A request to the sandbox; `/v1` calls carry the client id.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let url = format!("{}{path}", self.base_url());
+        let client_id = self.client_id.clone();
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        self.runtime.block_on(async move {
+            pocket_dca::pocket::install_crypto_provider();
+            let mut request = reqwest::Client::new()
+                .request(method, url)
+                .header("authorization", format!("client_id {client_id}"));
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+            )
+        })
+    }
+
+    pub fn post(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let (status, value) = self.request("POST", path, Some(body));
+        assert!(
+            (200..300).contains(&status),
+            "POST {path}: {status} {value}"
+        );
+        value
+    }
+
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        let (status, value) = self.request("GET", path, None);
+        assert!((200..300).contains(&status), "GET {path}: {status} {value}");
+        value
+    }
+
+    /// Waits until every queued webhook is no longer pending.
+    pub fn wait_for_deliveries(&self) -> Vec<serde_json::Value> {
+        for _ in 0..500 {
+            let v = self.get("/sandbox/webhooks");
+            let deliveries = v["deliveries"].as_array().unwrap().clone();
+            if deliveries.iter().all(|d| d["status"] != "pending") {
+                return deliveries;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("webhooks still pending");
+    }
+}
+
+impl Drop for TestSandbox {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            self.runtime.block_on(running.stop());
+        }
+    }
+}
+
+/// One request a webhook receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: std::collections::HashMap<String, String>,
+    pub body: String,
+}
+
+/// A webhook receiver on 127.0.0.1:0 that records what arrives and answers
+/// 500 to the first `fail_first` requests.
+pub struct WebhookSink {
+    pub addr: SocketAddr,
+    pub received: Arc<Mutex<Vec<Received>>>,
+    pub fail_first: Arc<AtomicU32>,
+}
+
+impl WebhookSink {
+    pub fn start(runtime: &tokio::runtime::Runtime) -> WebhookSink {
+        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let fail_first = Arc::new(AtomicU32::new(0));
+        let (r, f) = (received.clone(), fail_first.clone());
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let (r, f) = (r.clone(), f.clone());
+                async move {
+                    let headers = headers
+                        .iter()
+                        .map(|(k, v)| {
+                            (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())
+                        })
+                        .collect();
+                    r.lock().unwrap().push(Received { headers, body });
+                    let failing = f
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
+                    if failing {
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        axum::http::StatusCode::OK
+                    }
+                }
+            }),
+        );
+        runtime.spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        WebhookSink {
+            addr,
+            received,
+            fail_first,
+        }
+    }
+
+    pub fn url(&self) -> url::Url {
+        url::Url::parse(&format!("http://{}/hook", self.addr)).unwrap()
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// Writes a config for the tool next to its database in `dir`.
+pub fn write_config(
+    dir: &Path,
+    base_url: &str,
+    network: &str,
+    client_id: &str,
+) -> std::path::PathBuf {
+    let path = dir.join("pocket-dca.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[database]\npath = \"dca.sqlite3\"\n[bitcoin]\nnetwork = \"{network}\"\n[pocket]\nbase_url = \"{base_url}\"\nclient_id = \"{client_id}\"\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// The binary with the config in `dir`, and no configuration from outside.
+pub fn tool(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("pocket-dca").unwrap();
+    cmd.current_dir(dir)
+        .env("POCKET_DCA_CONFIG", dir.join("pocket-dca.toml"))
+        .env_remove("POCKET_CLIENT_ID")
+        .env_remove("POCKET_WEBHOOK_SECRET")
+        .env_remove("SMTP_PASSWORD")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+/// Runs the binary; returns (exit code, stdout, stderr).
+pub fn run(cmd: &mut assert_cmd::Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Runs the binary, expecting success, and parses its JSON output.
+pub fn run_json(cmd: &mut assert_cmd::Command) -> serde_json::Value {
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "stderr: {err}\nstdout: {out}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}

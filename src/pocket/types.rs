@@ -1,0 +1,434 @@
+//! The objects of Pocket's API. Money is exact: fiat as `Decimal` parsed from
+//! the JSON number as written, bitcoin as satoshis ([`Btc`]). Unknown fields
+//! are ignored (the raw JSON is kept by the caller) and unknown codes are
+//! kept as strings.
+
+use std::fmt;
+use std::str::FromStr;
+
+use bitcoin::Amount;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Timestamps as Pocket writes them: ISO-8601 UTC with milliseconds.
+pub mod timestamp {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn format(t: &DateTime<Utc>) -> String {
+        t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+
+    /// The same for `Option`, null for `None`.
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            t: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.serialize_some(&super::format(t)),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+            match Option::<String>::deserialize(d)? {
+                None => Ok(None),
+                Some(text) => DateTime::parse_from_rfc3339(&text)
+                    .map(|t| Some(t.with_timezone(&Utc)))
+                    .map_err(serde::de::Error::custom),
+            }
+        }
+    }
+}
+
+/// A bitcoin amount written as a JSON number of BTC (`0.00197000`), held as
+/// satoshis. A value with more than eight decimals is refused, not rounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Btc(pub Amount);
+
+impl Btc {
+    pub fn from_sat(sat: u64) -> Btc {
+        Btc(Amount::from_sat(sat))
+    }
+
+    pub fn to_sat(self) -> u64 {
+        self.0.to_sat()
+    }
+
+    /// The amount as an exact decimal of BTC with eight decimals.
+    pub fn to_decimal(self) -> Decimal {
+        Decimal::from_i128_with_scale(i128::from(self.0.to_sat()), 8)
+    }
+
+    /// Converts an exact BTC decimal; errors if it is negative or has
+    /// fractions of a satoshi.
+    pub fn from_decimal(value: Decimal) -> Result<Btc, String> {
+        if value.is_sign_negative() && !value.is_zero() {
+            return Err(format!("{value} BTC is negative"));
+        }
+        let sats = value * Decimal::from(100_000_000u64);
+        if sats.fract() != Decimal::ZERO {
+            return Err(format!("{value} BTC is not a whole number of satoshis"));
+        }
+        let sats: u64 = sats
+            .trunc()
+            .to_string()
+            .parse()
+            .map_err(|_| format!("{value} BTC is out of range"))?;
+        Ok(Btc(Amount::from_sat(sats)))
+    }
+}
+
+impl fmt::Display for Btc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_decimal())
+    }
+}
+
+impl Serialize for Btc {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Serialize::serialize(&self.to_decimal(), s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Btc {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Btc, D::Error> {
+        let value = <Decimal as Deserialize>::deserialize(d)?;
+        Btc::from_decimal(value).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The order currencies Pocket supports. Accepted in upper case on input,
+/// written in lower case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Currency {
+    Eur,
+    Chf,
+    Gbp,
+}
+
+impl Currency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Currency::Eur => "eur",
+            Currency::Chf => "chf",
+            Currency::Gbp => "gbp",
+        }
+    }
+
+    /// The ISO code in upper case, as bank forms write it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Currency::Eur => "EUR",
+            Currency::Chf => "CHF",
+            Currency::Gbp => "GBP",
+        }
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Currency {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "eur" => Ok(Currency::Eur),
+            "chf" => Ok(Currency::Chf),
+            "gbp" => Ok(Currency::Gbp),
+            _ => Err(format!(
+                "unsupported currency `{s}`; Pocket takes eur, chf or gbp"
+            )),
+        }
+    }
+}
+
+impl Serialize for Currency {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Currency, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// `POST /v1/challenges` and `GET /v1/challenges/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    pub id: String,
+    pub token: String,
+    #[serde(with = "timestamp")]
+    pub expires_on: DateTime<Utc>,
+    #[serde(default, with = "timestamp::option")]
+    pub completed_on: Option<DateTime<Utc>>,
+}
+
+/// The body of `POST /v1/orders`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderCreate {
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affiliate_id: Option<String>,
+    pub fee_rate: Decimal,
+    pub payment_method: PaymentMethodCreate,
+    pub payout_method: PayoutMethodCreate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentMethodCreate {
+    pub currency: String,
+    pub debitor_iban: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutMethodCreate {
+    pub bitcoin_address: String,
+    pub message: String,
+    pub signature: String,
+    pub extended_public_key: String,
+    pub derivation_path: String,
+    pub gap_limit: Option<u32>,
+}
+
+/// The body of `PATCH /v1/orders/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_rate: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affiliate_id: Option<String>,
+}
+
+/// An order, as create, get and patch answer it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: String,
+    pub active: bool,
+    #[serde(with = "timestamp")]
+    pub created_on: DateTime<Utc>,
+    #[serde(default)]
+    pub affiliate_id: Option<String>,
+    pub fee_rate: Decimal,
+    pub payment_method: PaymentMethod,
+    pub payout_method: PayoutMethod,
+}
+
+/// How the user pays: the account paid from, and Pocket's bank details.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentMethod {
+    pub currency: Option<Currency>,
+    #[serde(default)]
+    pub debitor_iban: Option<String>,
+    #[serde(default)]
+    pub creditor_reference: Option<String>,
+    #[serde(default)]
+    pub creditor_iban: Option<String>,
+    #[serde(default)]
+    pub creditor_bank_name: Option<String>,
+    #[serde(default)]
+    pub creditor_bank_street: Option<String>,
+    #[serde(default)]
+    pub creditor_bank_postal_code: Option<String>,
+    #[serde(default)]
+    pub creditor_bank_town: Option<String>,
+    #[serde(default)]
+    pub creditor_bank_country: Option<String>,
+    #[serde(default)]
+    pub creditor_bank_bic: Option<String>,
+    #[serde(default)]
+    pub creditor_name: Option<String>,
+    #[serde(default)]
+    pub creditor_street: Option<String>,
+    #[serde(default)]
+    pub creditor_postal_code: Option<String>,
+    #[serde(default)]
+    pub creditor_town: Option<String>,
+    #[serde(default)]
+    pub creditor_country: Option<String>,
+    #[serde(default)]
+    pub swiss_qr_bill_payload: Option<String>,
+}
+
+/// Where Pocket pays out: an xpub payout (address, message, signature,
+/// key, path, gap limit) or a lightning node (beta; parsed, not used).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutMethod {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bitcoin_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_public_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derivation_path: Option<String>,
+    #[serde(default)]
+    pub gap_limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_pubkey: Option<String>,
+}
+
+/// An exchange: what Pocket bought (or refunded) for one payment. The state
+/// is read from which of `reason`, `action` and `payout` are set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// `id` in the API; webhook envelopes write `exchange_id`.
+    #[serde(alias = "exchange_id")]
+    pub id: String,
+    #[serde(default)]
+    pub order_id: Option<String>,
+    #[serde(default)]
+    pub fee_rate: Option<Decimal>,
+    #[serde(default)]
+    pub pair: Option<String>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub cost: Option<Decimal>,
+    #[serde(default, with = "timestamp::option")]
+    pub executed_on: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub amount: Option<Btc>,
+    #[serde(default)]
+    pub rate: Option<Decimal>,
+    #[serde(default)]
+    pub fee: Option<Decimal>,
+    #[serde(default)]
+    pub action: Option<ExchangeAction>,
+    #[serde(default)]
+    pub reason: Option<ExchangeReason>,
+    #[serde(default)]
+    pub payout: Option<Payout>,
+}
+
+/// What the user must do before an interrupted exchange can go on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeAction {
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identification_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Why an exchange was refunded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeReason {
+    pub code: String,
+}
+
+/// The on-chain payout of a settled exchange.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payout {
+    #[serde(default)]
+    pub txid: Option<String>,
+    /// The output index (vout) in `txid`.
+    #[serde(default)]
+    pub outpoint: Option<u32>,
+    #[serde(default)]
+    pub bitcoin_address: Option<String>,
+    #[serde(default)]
+    pub derivation_path: Option<String>,
+    #[serde(default)]
+    pub block_height: Option<u64>,
+    #[serde(default)]
+    pub confirmed: Option<bool>,
+    /// The network fee deducted from this exchange's bitcoin.
+    #[serde(default)]
+    pub fee: Option<Btc>,
+    /// What arrived: `amount − fee` of the exchange.
+    #[serde(default)]
+    pub amount: Option<Btc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_parses_exactly_from_the_documented_example() {
+        let json = r#"{
+          "id": "a2d75998-5ee5-4501-a4cf-4e3788732b7a",
+          "order_id": "64decab6-4129-4fe7-9f6e-1db68283f5ce",
+          "fee_rate": 0.015, "pair": "btc/chf", "type": "buy", "cost": 100.00,
+          "executed_on": "2021-09-15T14:35:10.122Z", "amount": 0.00197000,
+          "rate": 50000.00, "fee": 1.50, "action": null, "reason": null,
+          "payout": {
+            "txid": "c01c7a0fd270aa3876119098c0e2d51687a795efab99787e214d8a93ab9f8342",
+            "outpoint": 1, "bitcoin_address": "bc1q5vvayqt3n4alhjaxy6ql4w2fs6r0y83rmvh3tg",
+            "derivation_path": null, "block_height": null, "confirmed": false,
+            "fee": 0.00000190, "amount": 0.0019681, "something_new": 1
+          }
+        }"#;
+        let ex: Exchange = serde_json::from_str(json).unwrap();
+        assert_eq!(ex.cost.unwrap().to_string(), "100.00");
+        assert_eq!(ex.fee.unwrap().to_string(), "1.50");
+        assert_eq!(ex.amount.unwrap().to_sat(), 197_000);
+        let payout = ex.payout.unwrap();
+        assert_eq!(payout.fee.unwrap().to_sat(), 190);
+        assert_eq!(payout.amount.unwrap().to_sat(), 196_810);
+        assert_eq!(payout.outpoint, Some(1));
+    }
+
+    #[test]
+    fn fractions_of_a_satoshi_are_refused() {
+        let err =
+            serde_json::from_str::<Exchange>(r#"{"id": "x", "amount": 0.000000001}"#).unwrap_err();
+        assert!(err.to_string().contains("satoshi"), "{err}");
+    }
+
+    #[test]
+    fn envelope_payload_uses_exchange_id() {
+        let ex: Exchange = serde_json::from_str(
+            r#"{"exchange_id": "e1", "order_id": "o1", "welcomeReward": true}"#,
+        )
+        .unwrap();
+        assert_eq!(ex.id, "e1");
+    }
+
+    #[test]
+    fn currency_accepts_upper_case_and_writes_lower_case() {
+        let c: Currency = serde_json::from_str("\"CHF\"").unwrap();
+        assert_eq!(serde_json::to_string(&c).unwrap(), "\"chf\"");
+    }
+
+    #[test]
+    fn timestamps_keep_milliseconds() {
+        let c: Challenge = serde_json::from_str(
+            r#"{"id": "95ab94f0-bd8d-410c-bfc8-b1f27d43b0c0", "token": "7v7t4Fmb", "expires_on": "2022-01-10T00:25:11.123Z", "completed_on": null}"#,
+        )
+        .unwrap();
+        let back = serde_json::to_value(&c).unwrap();
+        assert_eq!(back["expires_on"], "2022-01-10T00:25:11.123Z");
+        assert!(back["completed_on"].is_null());
+    }
+}

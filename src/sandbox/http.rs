@@ -1,0 +1,284 @@
+//! The sandbox's HTTP surface: Pocket's `/v1` endpoints (client-id auth,
+//! Pocket's status codes and error shape, nothing Pocket does not have) and
+//! the `/sandbox` control endpoints that play the bank, the clock, the
+//! blockchain and the network.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::engine::{ApiError, Engine, Faults, PaymentRequest, Prices};
+use crate::pocket::codes::{self, error as code};
+
+type Shared = Arc<Engine>;
+
+/// Every route of the sandbox.
+pub fn router(engine: Shared) -> Router {
+    let api = Router::new()
+        .route("/v1/challenges", post(create_challenge))
+        .route("/v1/challenges/{id}", get(get_challenge))
+        .route("/v1/orders", post(create_order))
+        .route("/v1/orders/{id}", get(get_order).patch(patch_order))
+        .route(
+            "/v1/exchanges/{id}",
+            get(get_exchange).patch(patch_exchange),
+        )
+        .route_layer(middleware::from_fn_with_state(engine.clone(), authorize));
+    let control = Router::new()
+        .route("/sandbox/payments", post(payment))
+        .route("/sandbox/exchanges/{id}/identify", post(identify))
+        .route("/sandbox/orders", get(orders))
+        .route("/sandbox/orders/{id}/exchanges", get(order_exchanges))
+        .route("/sandbox/payouts", post(payouts))
+        .route("/sandbox/blocks", post(blocks))
+        .route("/sandbox/clock", get(clock).post(set_clock))
+        .route("/sandbox/prices", get(prices).post(set_prices))
+        .route("/sandbox/webhooks", get(webhooks).post(set_faults))
+        .route("/sandbox/errors", get(error_codes));
+    api.merge(control).fallback(not_found).with_state(engine)
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_server_error() {
+            tracing::error!(detail = %self.detail, "sandbox: internal error");
+        } else {
+            tracing::info!(code = self.code, detail = %self.detail, "sandbox: request refused");
+        }
+        let body = json!({
+            "error": self.code,
+            "documentation_uri": format!("/sandbox/errors#{}", self.code),
+        });
+        (status, Json(body)).into_response()
+    }
+}
+
+/// `Authorization: client_id <id>` on every `/v1` call; anything else is 401.
+async fn authorize(State(engine): State<Shared>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("client_id "))
+        .map(str::trim);
+    if presented != Some(engine.options.client_id.as_str()) {
+        return ApiError {
+            status: 401,
+            code: code::UNAUTHORIZED,
+            detail: "missing or wrong client id".into(),
+        }
+        .into_response();
+    }
+    next.run(request).await
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint")
+}
+
+fn created<T: serde::Serialize>(value: T) -> Response {
+    (StatusCode::CREATED, Json(value)).into_response()
+}
+
+async fn create_challenge(State(engine): State<Shared>) -> Result<Response, ApiError> {
+    Ok(created(engine.create_challenge()?))
+}
+
+async fn get_challenge(
+    State(engine): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(engine.challenge(&id)?).into_response())
+}
+
+async fn create_order(State(engine): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+    let order = engine.create_order(&body)?;
+    if !engine.options.order_create_delay.is_zero() {
+        tokio::time::sleep(engine.options.order_create_delay).await;
+    }
+    Ok(created(order))
+}
+
+async fn get_order(
+    State(engine): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(engine.order(&id)?).into_response())
+}
+
+async fn patch_order(
+    State(engine): State<Shared>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    Ok(Json(engine.patch_order(&id, &body)?).into_response())
+}
+
+async fn get_exchange(
+    State(engine): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(engine.exchange(&id)?).into_response())
+}
+
+async fn patch_exchange(
+    State(engine): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(engine.patch_exchange(&id)?).into_response())
+}
+
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let body = if body.is_empty() {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| ApiError::bad(code::INVALID_REQUEST, e.to_string()))
+}
+
+async fn payment(State(engine): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+    let request: PaymentRequest = parse_body(&body)?;
+    Ok(created(engine.payment(&request)?))
+}
+
+async fn identify(
+    State(engine): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(engine.identify(&id)?).into_response())
+}
+
+async fn orders(State(engine): State<Shared>) -> Result<Response, ApiError> {
+    Ok(Json(engine.orders()?).into_response())
+}
+
+async fn order_exchanges(
+    State(engine): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(engine.exchanges_of(&id)?).into_response())
+}
+
+async fn payouts(State(engine): State<Shared>) -> Result<Response, ApiError> {
+    Ok(Json(engine.run_payouts()?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Blocks {
+    #[serde(default = "one")]
+    count: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+async fn blocks(State(engine): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+    let request: Blocks = parse_body(&body)?;
+    let (height, confirmed) = engine.mine(request.count)?;
+    Ok(Json(json!({"height": height, "confirmed": confirmed})).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetClock {
+    now: Option<DateTime<Utc>>,
+    advance_seconds: Option<i64>,
+}
+
+async fn clock(State(engine): State<Shared>) -> Result<Response, ApiError> {
+    Ok(Json(json!({"now": crate::pocket::timestamp::format(&engine.now()?)})).into_response())
+}
+
+async fn set_clock(State(engine): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+    let request: SetClock = parse_body(&body)?;
+    let target = match (request.now, request.advance_seconds) {
+        (Some(now), None) => now,
+        (None, Some(seconds)) => engine.now()? + chrono::Duration::seconds(seconds),
+        _ => {
+            return Err(ApiError::bad(
+                code::INVALID_REQUEST,
+                "give either now or advance_seconds",
+            ));
+        }
+    };
+    let now = engine.set_clock(target)?;
+    Ok(Json(json!({"now": crate::pocket::timestamp::format(&now)})).into_response())
+}
+
+async fn prices(State(engine): State<Shared>) -> Result<Response, ApiError> {
+    Ok(Json(engine.prices()?).into_response())
+}
+
+async fn set_prices(State(engine): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Partial {
+        eur: Option<rust_decimal::Decimal>,
+        chf: Option<rust_decimal::Decimal>,
+        gbp: Option<rust_decimal::Decimal>,
+    }
+    let partial: Partial = parse_body(&body)?;
+    let current = engine.prices()?;
+    let prices = Prices {
+        eur: partial.eur.unwrap_or(current.eur),
+        chf: partial.chf.unwrap_or(current.chf),
+        gbp: partial.gbp.unwrap_or(current.gbp),
+    };
+    Ok(Json(engine.set_prices(prices)?).into_response())
+}
+
+async fn webhooks(State(engine): State<Shared>) -> Result<Response, ApiError> {
+    let deliveries = engine.state().deliveries()?;
+    Ok(Json(json!({"faults": engine.faults()?, "deliveries": deliveries})).into_response())
+}
+
+async fn set_faults(State(engine): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+    let faults: Faults = parse_body(&body)?;
+    Ok(Json(engine.set_faults(faults)?).into_response())
+}
+
+async fn error_codes() -> Response {
+    let known = [
+        code::INVALID_REQUEST,
+        code::UNAUTHORIZED,
+        code::NOT_FOUND,
+        code::INVALID_FEE_RATE,
+        code::UNSUPPORTED_CURRENCY,
+        code::INVALID_IBAN,
+        code::INVALID_BITCOIN_ADDRESS,
+        code::INVALID_MESSAGE,
+        code::CHALLENGE_NOT_FOUND,
+        code::CHALLENGE_EXPIRED,
+        code::CHALLENGE_ALREADY_USED,
+        code::INVALID_SIGNATURE,
+        code::INVALID_EXTENDED_PUBLIC_KEY,
+        code::INVALID_DERIVATION_PATH,
+        code::DERIVATION_MISMATCH,
+        code::INVALID_GAP_LIMIT,
+        code::INVALID_AFFILIATE_ID,
+        code::UNSUPPORTED_PAYOUT_METHOD,
+    ];
+    let table: serde_json::Map<String, serde_json::Value> = known
+        .iter()
+        .map(|c| {
+            (
+                c.to_string(),
+                json!(codes::error_meaning(c).unwrap_or_default()),
+            )
+        })
+        .collect();
+    Json(table).into_response()
+}

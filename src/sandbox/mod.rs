@@ -1,0 +1,87 @@
+//! A local simulator of the Pocket API, faithful to `pocket-api.md`, that
+//! also plays the bank, the clock and the blockchain and sends signed
+//! webhooks: people try the tool against it before they have an account,
+//! and the tests and `demo` run on it. It refuses what Pocket would refuse.
+//!
+//! Its state lives in memory or in its own SQLite file — never in the tool's
+//! database.
+
+mod engine;
+mod http;
+pub mod market;
+mod state;
+mod webhooks;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use engine::{
+    ApiError, BatchResult, Engine, Faults, Options, PaymentRequest, Prices, webhook_body,
+};
+pub use http::router;
+
+/// Opens the sandbox's state and builds its engine.
+pub fn engine(options: Options, state_file: Option<&Path>) -> Result<Arc<Engine>, rusqlite::Error> {
+    Ok(Engine::new(options, state::State::open(state_file)?))
+}
+
+/// Serves the sandbox on `listener` until `shutdown` resolves, delivering
+/// webhooks in the background.
+pub async fn serve(
+    engine: Arc<Engine>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let dispatcher = tokio::spawn(webhooks::run(engine.clone()));
+    let result = axum::serve(listener, router(engine))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    dispatcher.abort();
+    result
+}
+
+/// A sandbox running in the background, for tests and the demo.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub engine: Arc<Engine>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// The API root to configure as `[pocket] base_url`.
+    pub fn base_url(&self) -> url::Url {
+        url::Url::parse(&format!("http://{}/", self.addr)).expect("http://IP:PORT/ is a URL")
+    }
+
+    /// Stops serving and waits for in-flight requests.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Starts a sandbox on `addr` (port 0 picks a free one) in the background.
+pub async fn start(
+    options: Options,
+    state_file: Option<&Path>,
+    addr: SocketAddr,
+) -> std::io::Result<Running> {
+    let engine = engine(options, state_file).map_err(std::io::Error::other)?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(serve(engine.clone(), listener, async move {
+        let _ = stopped.await;
+    }));
+    Ok(Running {
+        addr,
+        engine,
+        stop: Some(stop),
+        task,
+    })
+}

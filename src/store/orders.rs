@@ -1,0 +1,289 @@
+//! Queries on orders and their derived addresses.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Error, Store};
+use crate::orders::{Day, StoredOrder};
+use crate::pocket::{Currency, PaymentMethod};
+use crate::wallet::{DerivedAddress, KeyPath, ScriptType, network_name, parse_network};
+
+/// One derived address of an order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AddressRow {
+    pub index: u32,
+    pub path: String,
+    pub address: String,
+}
+
+const ORDER_COLUMNS: &str = "id, label, active, currency, fee_rate, amount, day, emails, key, pocket_key, script_type, network, chain, start_index, signed_address, gap_limit, wallet_gap_limit, debitor_iban, payment_method, pocket_json, created_on, stored_at, updated_at";
+
+fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+}
+
+fn text_err(message: String) -> rusqlite::Error {
+    conversion(std::io::Error::other(message))
+}
+
+fn order_from_row(row: &rusqlite::Row) -> rusqlite::Result<StoredOrder> {
+    let parse_decimal = |i: usize| -> rusqlite::Result<rust_decimal::Decimal> {
+        let text: String = row.get(i)?;
+        text.parse().map_err(conversion)
+    };
+    let chain: String = row.get(12)?;
+    Ok(StoredOrder {
+        id: row.get(0)?,
+        label: row.get(1)?,
+        active: row.get(2)?,
+        currency: row
+            .get::<_, String>(3)?
+            .parse::<Currency>()
+            .map_err(text_err)?,
+        fee_rate: parse_decimal(4)?,
+        amount: parse_decimal(5)?,
+        day: row.get::<_, String>(6)?.parse::<Day>().map_err(text_err)?,
+        emails: serde_json::from_str(&row.get::<_, String>(7)?).map_err(conversion)?,
+        key: row.get(8)?,
+        pocket_key: row.get(9)?,
+        script_type: row
+            .get::<_, String>(10)?
+            .parse::<ScriptType>()
+            .map_err(conversion)?,
+        network: parse_network(&row.get::<_, String>(11)?).map_err(conversion)?,
+        chain: if chain.is_empty() {
+            Vec::new()
+        } else {
+            chain
+                .split('/')
+                .map(|s| s.parse::<u32>().map_err(conversion))
+                .collect::<rusqlite::Result<_>>()?
+        },
+        start_index: row.get(13)?,
+        signed_address: row.get(14)?,
+        gap_limit: row.get(15)?,
+        wallet_gap_limit: row.get(16)?,
+        debitor_iban: row.get(17)?,
+        payment_method: serde_json::from_str::<PaymentMethod>(&row.get::<_, String>(18)?)
+            .map_err(conversion)?,
+        pocket_json: row.get(19)?,
+        created_on: row.get(20)?,
+        stored_at: row.get(21)?,
+        updated_at: row.get(22)?,
+    })
+}
+
+impl Store {
+    /// Stores a new order and its address window in one transaction.
+    pub fn insert_order(
+        &mut self,
+        order: &StoredOrder,
+        window: &[DerivedAddress],
+    ) -> Result<(), Error> {
+        let tx = self.conn.transaction()?;
+        let exists: bool = tx
+            .query_row("SELECT 1 FROM orders WHERE id = ?1", [&order.id], |_| {
+                Ok(true)
+            })
+            .optional()?
+            .unwrap_or(false);
+        if exists {
+            return Err(Error::Duplicate {
+                what: "order",
+                id: order.id.clone(),
+            });
+        }
+        tx.execute(
+            &format!(
+                "INSERT INTO orders ({ORDER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+            ),
+            params![
+                order.id,
+                order.label,
+                order.active,
+                order.currency.as_str(),
+                order.fee_rate.to_string(),
+                order.amount.to_string(),
+                order.day.to_string(),
+                serde_json::to_string(&order.emails).map_err(|e| Error::Encode(e.to_string()))?,
+                order.key,
+                order.pocket_key,
+                order.script_type.as_str(),
+                network_name(order.network),
+                KeyPath::format_chain(&order.chain),
+                order.start_index,
+                order.signed_address,
+                order.gap_limit,
+                order.wallet_gap_limit,
+                order.debitor_iban,
+                serde_json::to_string(&order.payment_method)
+                    .map_err(|e| Error::Encode(e.to_string()))?,
+                order.pocket_json,
+                order.created_on,
+                order.stored_at,
+                order.updated_at,
+            ],
+        )?;
+        insert_addresses(&tx, &order.id, window, &order.stored_at)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Adds derived addresses to an order's window (existing ones are kept).
+    pub fn add_addresses(
+        &mut self,
+        order_id: &str,
+        addresses: &[DerivedAddress],
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let tx = self.conn.transaction()?;
+        insert_addresses(
+            &tx,
+            order_id,
+            addresses,
+            &crate::pocket::timestamp::format(&now),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn order(&self, id: &str) -> Result<Option<StoredOrder>, Error> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"),
+                [id],
+                order_from_row,
+            )
+            .optional()?)
+    }
+
+    /// All orders, oldest first.
+    pub fn orders(&self) -> Result<Vec<StoredOrder>, Error> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders ORDER BY created_on, id"
+        ))?;
+        let rows = stmt.query_map([], order_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The full id of the order whose id starts with `prefix`.
+    pub fn resolve_order_id(&self, prefix: &str) -> Result<String, Error> {
+        let prefix = prefix.trim().to_ascii_lowercase();
+        if prefix.is_empty() {
+            return Err(Error::NoSuchOrder { id: prefix });
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM orders WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id")?;
+        let ids: Vec<String> = stmt
+            .query_map([&prefix], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        match ids.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(Error::NoSuchOrder { id: prefix }),
+            many => Err(Error::AmbiguousOrder {
+                prefix,
+                matches: many.to_vec(),
+            }),
+        }
+    }
+
+    /// Writes what Pocket says of an order: active, fee rate, payment details.
+    pub fn update_order_from_pocket(
+        &self,
+        id: &str,
+        active: bool,
+        fee_rate: rust_decimal::Decimal,
+        payment_method: &PaymentMethod,
+        pocket_json: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let changed = self.conn.execute(
+            "UPDATE orders SET active = ?2, fee_rate = ?3, payment_method = ?4, pocket_json = ?5, updated_at = ?6 WHERE id = ?1",
+            params![
+                id,
+                active,
+                fee_rate.to_string(),
+                serde_json::to_string(payment_method).map_err(|e| Error::Encode(e.to_string()))?,
+                pocket_json,
+                crate::pocket::timestamp::format(&now)
+            ],
+        )?;
+        if changed == 0 {
+            return Err(Error::NoSuchOrder { id: id.to_string() });
+        }
+        Ok(())
+    }
+
+    /// Writes the local plan of an order.
+    pub fn update_plan(&self, order: &StoredOrder, now: DateTime<Utc>) -> Result<(), Error> {
+        let changed = self.conn.execute(
+            "UPDATE orders SET label = ?2, amount = ?3, day = ?4, emails = ?5, wallet_gap_limit = ?6, updated_at = ?7 WHERE id = ?1",
+            params![
+                order.id,
+                order.label,
+                order.amount.to_string(),
+                order.day.to_string(),
+                serde_json::to_string(&order.emails).map_err(|e| Error::Encode(e.to_string()))?,
+                order.wallet_gap_limit,
+                crate::pocket::timestamp::format(&now)
+            ],
+        )?;
+        if changed == 0 {
+            return Err(Error::NoSuchOrder {
+                id: order.id.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The order an address was derived for, if any.
+    pub fn address_owner(&self, address: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT order_id FROM addresses WHERE address = ?1",
+                [address],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The derived addresses of an order, by index.
+    pub fn addresses(&self, order_id: &str) -> Result<Vec<AddressRow>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT idx, path, address FROM addresses WHERE order_id = ?1 ORDER BY idx")?;
+        let rows = stmt.query_map([order_id], |r| {
+            Ok(AddressRow {
+                index: r.get(0)?,
+                path: r.get(1)?,
+                address: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn insert_addresses(
+    tx: &rusqlite::Transaction,
+    order_id: &str,
+    addresses: &[DerivedAddress],
+    now: &str,
+) -> Result<(), Error> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO addresses (order_id, idx, path, address, derived_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (order_id, idx) DO NOTHING",
+    )?;
+    for derived in addresses {
+        stmt.execute(params![
+            order_id,
+            derived.index(),
+            derived.path.to_string(),
+            derived.address.to_string(),
+            now
+        ])?;
+    }
+    Ok(())
+}

@@ -166,10 +166,10 @@ pub enum Error {
         "no config file at {path}; run `pocket-dca init` to create one, or pass --config FILE (or set ${CONFIG_ENV})"
     )]
     NotFound { path: PathBuf },
-    #[error("cannot read the config file {path}: {source}")]
+    #[error("cannot read the config file {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} is not valid config TOML: {message}")]
     Syntax { path: PathBuf, message: String },
@@ -313,15 +313,15 @@ fn set(value: Option<String>) -> Option<String> {
 impl Config {
     /// Loads and validates a config file.
     pub fn load(path: &Path, env: &dyn Env) -> Result<Config, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
+        let text = std::fs::read_to_string(path).map_err(|cause| {
+            if cause.kind() == std::io::ErrorKind::NotFound {
                 Error::NotFound {
                     path: path.to_path_buf(),
                 }
             } else {
                 Error::Read {
                     path: path.to_path_buf(),
-                    source,
+                    cause,
                 }
             }
         })?;

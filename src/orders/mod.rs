@@ -200,11 +200,11 @@ pub enum Error {
     Payment(#[from] payment::Error),
     #[error(transparent)]
     Wallet(#[from] wallet::Error),
-    #[error("the signature does not fit the order's address {address} (path {path}): {source}")]
+    #[error("the signature does not fit the order's address {address} (path {path}): {cause}")]
     Signature {
         address: String,
         path: String,
-        source: VerifyError,
+        cause: VerifyError,
     },
     #[error(
         "challenge {id} expired at {expired}; run `pocket-dca order challenge` again and sign the new message"
@@ -248,7 +248,7 @@ pub enum Error {
         "order {id} at Pocket has no xpub payout (it pays out over lightning or to one address); only xpub orders can be imported"
     )]
     NotAnXpubOrder { id: String },
-    #[error("while talking to Pocket: {0}")]
+    #[error(transparent)]
     Pocket(#[from] pocket::Error),
     #[error(transparent)]
     Store(#[from] store::Error),
@@ -381,11 +381,11 @@ async fn check_create(
         });
     }
     let message = challenge_message(&challenge.token);
-    verify_message(&derived.address, &message, &req.signature).map_err(|source| {
+    verify_message(&derived.address, &message, &req.signature).map_err(|cause| {
         Error::Signature {
             address: derived.address.to_string(),
             path: req.path.to_string(),
-            source,
+            cause,
         }
     })?;
     Ok(Checked {

@@ -28,7 +28,11 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 /// Whether `header` is a valid signature of `body` under any of `secrets`
 /// (several during a rotation). The `sha256=` prefix is optional; the
 /// digest must be 32 bytes of hex; the comparison is constant time.
-pub fn verify<'a>(secrets: impl IntoIterator<Item = &'a str>, header: &str, body: &[u8]) -> bool {
+pub fn verify<S: AsRef<[u8]>>(
+    secrets: impl IntoIterator<Item = S>,
+    header: &str,
+    body: &[u8],
+) -> bool {
     let value = header.trim();
     let hex_digest = value.strip_prefix("sha256=").unwrap_or(value);
     let Ok(presented) = hex::decode(hex_digest) else {
@@ -39,7 +43,7 @@ pub fn verify<'a>(secrets: impl IntoIterator<Item = &'a str>, header: &str, body
     }
     let mut valid = false;
     for secret in secrets {
-        let mut m = mac(secret.as_bytes());
+        let mut m = mac(secret.as_ref());
         m.update(body);
         // verify_slice compares in constant time; every secret is tried so
         // the time does not tell which one matched.

@@ -44,7 +44,10 @@ pub fn router(engine: Shared) -> Router {
         .route("/sandbox/prices", get(prices).post(set_prices))
         .route("/sandbox/webhooks", get(webhooks).post(set_faults))
         .route("/sandbox/errors", get(error_codes));
-    api.merge(control).fallback(not_found).with_state(engine)
+    api.merge(control)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(engine)
 }
 
 impl IntoResponse for ApiError {
@@ -84,6 +87,14 @@ async fn authorize(State(engine): State<Shared>, request: Request, next: Next) -
 
 async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError {
+        status: 405,
+        code: "method_not_allowed",
+        detail: "the endpoint does not take this method".into(),
+    }
 }
 
 fn created<T: serde::Serialize>(value: T) -> Response {

@@ -21,6 +21,7 @@ pub use engine::{
     ApiError, BatchResult, Engine, Faults, Options, PaymentRequest, Prices, webhook_body,
 };
 pub use http::router;
+pub use webhooks::retry_delay_ms;
 
 /// Opens the sandbox's state and builds its engine.
 pub fn engine(options: Options, state_file: Option<&Path>) -> Result<Arc<Engine>, rusqlite::Error> {

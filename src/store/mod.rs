@@ -35,15 +35,15 @@ pub fn latest_version() -> u32 {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot open the database {path}: {source}")]
+    #[error("cannot open the database {path}: {cause}")]
     Open {
         path: PathBuf,
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
-    #[error("cannot create the folder {path} for the database: {source}")]
+    #[error("cannot create the folder {path} for the database: {cause}")]
     CreateDir {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} is not a SQLite database; check [database] path in the config")]
     NotADatabase { path: PathBuf },
@@ -56,11 +56,11 @@ pub enum Error {
         found: u32,
         supported: u32,
     },
-    #[error("migration {version} ({name}) failed, the database is unchanged: {source}")]
+    #[error("migration {version} ({name}) failed, the database is unchanged: {cause}")]
     Migration {
         version: u32,
         name: &'static str,
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
     #[error("{what} {id} is already in the database")]
     Duplicate { what: &'static str, id: String },
@@ -74,7 +74,13 @@ pub enum Error {
     #[error("cannot encode a value for the database: {0}")]
     Encode(String),
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Sqlite(e)
+    }
 }
 
 /// An open, migrated database.
@@ -108,9 +114,9 @@ impl Store {
     /// Opens with a given migration list (tests exercise upgrades with it).
     pub fn open_with(path: &Path, migrations: &[Migration]) -> Result<Store, Error> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+            std::fs::create_dir_all(dir).map_err(|cause| Error::CreateDir {
                 path: dir.to_path_buf(),
-                source,
+                cause,
             })?;
         }
         let conn = Connection::open_with_flags(
@@ -119,9 +125,9 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|source| Error::Open {
+        .map_err(|cause| Error::Open {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         configure(&conn).map_err(|e| classify(e, path))?;
         let mut store = Store {
@@ -152,10 +158,10 @@ impl Store {
             });
         }
         for migration in migrations.iter().filter(|m| m.version > current) {
-            let failed = |source| Error::Migration {
+            let failed = |cause| Error::Migration {
                 version: migration.version,
                 name: migration.name,
-                source,
+                cause,
             };
             let tx = self.conn.transaction().map_err(failed)?;
             tx.execute_batch(migration.sql).map_err(failed)?;
@@ -214,7 +220,7 @@ fn classify(e: rusqlite::Error, path: &Path) -> Error {
         },
         _ => Error::Open {
             path: path.to_path_buf(),
-            source: e,
+            cause: e,
         },
     }
 }

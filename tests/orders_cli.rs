@@ -198,6 +198,19 @@ fn orders_for_every_script_type_are_created_stored_paused_resumed_and_repriced()
             s.sandbox.engine().order(&id).unwrap().fee_rate.to_string(),
             "0.02"
         );
+        // A change made at Pocket (in its app) arrives with `order refresh`.
+        let (status, _) = s.sandbox.request(
+            "PATCH",
+            &format!("/v1/orders/{id}"),
+            Some(json!({"active": false, "fee_rate": 0.025})),
+        );
+        assert_eq!(status, 200);
+        let mut cmd = tool(s.dir.path());
+        cmd.args(["order", "refresh", &id[..12], "--json"]);
+        let refreshed = run_json(&mut cmd);
+        assert_eq!(refreshed["active"], false);
+        assert_eq!(refreshed["fee_rate"], "0.025");
+        assert_eq!(refreshed["amount"], "150.50", "the local plan is kept");
         assert_eq!(s.order_count(), i + 1);
     }
     // `order show` prints the payment instructions with the reference.

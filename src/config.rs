@@ -36,6 +36,8 @@ pub const DEFAULT_DASHBOARD_LISTEN: &str = "127.0.0.1:8471";
 pub const DEFAULT_REMINDER_TIMEZONE: &str = "Europe/Zurich";
 /// Local hour of the reminder e-mail on its day (0–23).
 pub const DEFAULT_REMINDER_HOUR: u8 = 9;
+/// Minutes between two syncs with Pocket while `serve` runs.
+pub const DEFAULT_SYNC_INTERVAL_MINUTES: u32 = 30;
 
 /// The commented config that `pocket-dca init` writes; also the shape test.
 pub const EXAMPLE: &str = include_str!("../example.toml");
@@ -95,6 +97,13 @@ pub struct Config {
     pub server: ServerConfig,
     pub email: EmailConfig,
     pub reminders: RemindersConfig,
+    pub sync: SyncConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Minutes between syncs; 0 turns the scheduled sync off.
+    pub interval_minutes: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -239,6 +248,13 @@ struct RawFile {
     server: RawServer,
     email: RawEmail,
     reminders: RawReminders,
+    sync: RawSync,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawSync {
+    interval_minutes: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -534,6 +550,18 @@ impl Config {
             }
         };
 
+        let interval_minutes = match raw.sync.interval_minutes {
+            None => DEFAULT_SYNC_INTERVAL_MINUTES,
+            Some(m) if (0..=10_080).contains(&m) => m as u32,
+            Some(m) => {
+                problem(
+                    "sync.interval_minutes",
+                    format!("{m} is not a number of minutes between 0 (off) and 10080 (a week)"),
+                );
+                DEFAULT_SYNC_INTERVAL_MINUTES
+            }
+        };
+
         let (Some(base_url), Some(webhook_listen), Some(dashboard_listen), true) = (
             base_url,
             webhook_listen,
@@ -570,6 +598,7 @@ impl Config {
                 outbox_dir,
             },
             reminders: RemindersConfig { timezone, hour },
+            sync: SyncConfig { interval_minutes },
         })
     }
 
@@ -663,6 +692,10 @@ impl Config {
         );
         out.insert("reminders.timezone", self.reminders.timezone.name().into());
         out.insert("reminders.hour", self.reminders.hour.to_string());
+        out.insert(
+            "sync.interval_minutes",
+            self.sync.interval_minutes.to_string(),
+        );
         out
     }
 

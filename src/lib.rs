@@ -5,9 +5,14 @@
 
 pub mod cli;
 pub mod config;
+pub mod ledger;
 pub mod orders;
 pub mod payment;
 pub mod pocket;
+pub mod reconcile;
 pub mod sandbox;
+pub mod scheduler;
+pub mod service;
 pub mod store;
 pub mod wallet;
+pub mod web;

@@ -3,13 +3,19 @@
 //! Flag doc comments are the `--help` text.
 
 mod addresses;
+mod alerts;
 mod config_check;
 mod db;
 mod derive;
+mod exchange;
+mod exchanges;
 mod init;
 mod order;
 mod sandbox;
+mod serve;
+mod sync;
 mod verify_message;
+mod webhooks;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -31,6 +37,8 @@ Examples:
   pocket-dca derive zpub6rFR7y4Q2AijBE…  print the first 10 receive addresses of a key
   pocket-dca verify-message --address bc1q… --message 'I confirm…' --signature H…
   pocket-dca order challenge --key -   then   pocket-dca order create --help
+  pocket-dca serve                     receive webhooks, reconcile, sync (Ctrl-C stops)
+  pocket-dca exchanges; pocket-dca alerts
   pocket-dca sandbox --client-id try-me  (a local Pocket to try everything against)
   pocket-dca --config /etc/pocket-dca.toml db status";
 
@@ -60,6 +68,14 @@ enum Command {
     #[command(subcommand)]
     Order(order::Command),
     Addresses(addresses::Args),
+    Serve(serve::Args),
+    Sync(sync::Args),
+    /// Fetch one exchange from Pocket.
+    #[command(subcommand)]
+    Exchange(exchange::Command),
+    Exchanges(exchanges::Args),
+    Alerts(alerts::Args),
+    Webhooks(webhooks::Args),
     Sandbox(sandbox::Args),
 }
 
@@ -79,7 +95,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config_flag: cli.config,
         env: &ProcessEnv,
     };
-    init_logging(matches!(cli.command, Command::Sandbox(_)));
+    init_logging(matches!(
+        cli.command,
+        Command::Sandbox(_) | Command::Serve(_)
+    ));
     match cli.command {
         Command::Init(args) => init::run(&ctx, args),
         Command::Config(ConfigCommand::Check(args)) => config_check::run(&ctx, args),
@@ -88,6 +107,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::VerifyMessage(args) => verify_message::run(&ctx, args),
         Command::Order(command) => order::run(&ctx, command).await,
         Command::Addresses(args) => addresses::run(&ctx, args),
+        Command::Serve(args) => serve::run(&ctx, args).await,
+        Command::Sync(args) => sync::run(&ctx, args).await,
+        Command::Exchange(command) => exchange::run(&ctx, command).await,
+        Command::Exchanges(args) => exchanges::run(&ctx, args),
+        Command::Alerts(args) => alerts::run(&ctx, args),
+        Command::Webhooks(args) => webhooks::run(&ctx, args),
         Command::Sandbox(args) => sandbox::run(&ctx, args).await,
     }
 }

@@ -3,8 +3,14 @@
 //! under `PRAGMA user_version`, and one function per query. SQL lives only
 //! in this module.
 
+mod alerts;
+mod deliveries;
+mod exchanges;
 mod orders;
 
+pub use alerts::{AlertRow, NewAlert, Severity};
+pub use deliveries::{DeliveryRow, NewDelivery};
+pub use exchanges::{ExchangeFilter, ExchangeRow, PayoutRow};
 pub use orders::AddressRow;
 
 use std::path::{Path, PathBuf};
@@ -22,11 +28,18 @@ pub struct Migration {
 
 /// Every migration of `migrations/`, in order. Append only: a released
 /// migration is never edited.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "orders",
-    sql: include_str!("../../migrations/0001_orders.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "orders",
+        sql: include_str!("../../migrations/0001_orders.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "exchanges",
+        sql: include_str!("../../migrations/0002_exchanges.sql"),
+    },
+];
 
 /// The schema version this binary writes.
 pub fn latest_version() -> u32 {
@@ -140,6 +153,37 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Runs `f` in one transaction (BEGIN IMMEDIATE … COMMIT), rolled back
+    /// when it fails. `f` must not start a transaction of its own.
+    pub fn transaction<T, E: From<Error>>(
+        &mut self,
+        f: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| E::from(Error::from(e)))?;
+        match f(self) {
+            Ok(value) => {
+                if let Err(e) = self.conn.execute_batch("COMMIT") {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    return Err(E::from(Error::from(e)));
+                }
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes the WAL back into the database file (on shutdown).
+    pub fn checkpoint(&self) -> Result<(), Error> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// The schema version recorded in the file.

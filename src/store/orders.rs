@@ -129,22 +129,20 @@ impl Store {
         Ok(())
     }
 
-    /// Adds derived addresses to an order's window (existing ones are kept).
+    /// Adds derived addresses to an order's window (existing ones are
+    /// kept); inside the caller's transaction.
     pub fn add_addresses(
-        &mut self,
+        &self,
         order_id: &str,
         addresses: &[DerivedAddress],
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
-        let tx = self.conn.transaction()?;
         insert_addresses(
-            &tx,
+            &self.conn,
             order_id,
             addresses,
             &crate::pocket::timestamp::format(&now),
-        )?;
-        tx.commit()?;
-        Ok(())
+        )
     }
 
     pub fn order(&self, id: &str) -> Result<Option<StoredOrder>, Error> {
@@ -267,7 +265,7 @@ impl Store {
 }
 
 fn insert_addresses(
-    tx: &rusqlite::Transaction,
+    tx: &rusqlite::Connection,
     order_id: &str,
     addresses: &[DerivedAddress],
     now: &str,

@@ -59,7 +59,11 @@ pub fn runtime() -> tokio::runtime::Runtime {
 
 impl TestSandbox {
     pub fn start(options: Options) -> TestSandbox {
-        let runtime = runtime();
+        TestSandbox::start_on(runtime(), options)
+    }
+
+    /// Starts on a runtime the test made (where other services run too).
+    pub fn start_on(runtime: tokio::runtime::Runtime, options: Options) -> TestSandbox {
         let client_id = options.client_id.clone();
         let running = runtime
             .block_on(sandbox::start(

@@ -1,0 +1,156 @@
+//! `pocket-dca exchanges`: the exchanges as reconciled.
+
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use super::{Context, print_json};
+use crate::orders::short_id;
+use crate::reconcile::State;
+use crate::store::{ExchangeFilter, ExchangeRow};
+
+/// List exchanges with their state, amounts, payout and reconciliation.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  pocket-dca exchanges --order 64decab6 --state settled --json")]
+pub struct Args {
+    /// Only this order's (a unique prefix of its id is enough)
+    #[arg(long)]
+    order: Option<String>,
+
+    /// Only this state: interrupted, executed, refunded, settled or confirmed
+    #[arg(long, value_parser = ["interrupted", "executed", "refunded", "settled", "confirmed"])]
+    state: Option<String>,
+
+    /// Print JSON: [{"id", "order_id", "state", "cost", "fee", "rate", "amount_sat", "payout", "reconciliation", "warnings", …}]
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct PayoutView {
+    txid: String,
+    vout: u32,
+    address: String,
+    index: Option<u32>,
+    amount_sat: Option<u64>,
+    fee_sat: Option<u64>,
+    block_height: Option<u64>,
+}
+
+#[derive(Serialize)]
+pub(super) struct ExchangeView {
+    id: String,
+    order_id: Option<String>,
+    known_order: bool,
+    state: State,
+    pair: Option<String>,
+    executed_on: Option<String>,
+    fee_rate: Option<String>,
+    cost: Option<String>,
+    fee: Option<String>,
+    rate: Option<String>,
+    amount_sat: Option<u64>,
+    action: Option<String>,
+    reason: Option<String>,
+    payout: Option<PayoutView>,
+    reconciliation: String,
+    warnings: Vec<String>,
+}
+
+pub(super) fn view(row: &ExchangeRow) -> ExchangeView {
+    let text = |d: Option<rust_decimal::Decimal>| d.map(|d| d.to_string());
+    ExchangeView {
+        id: row.id.clone(),
+        order_id: row.order_id.clone(),
+        known_order: row.known_order,
+        state: row.state,
+        pair: row.pair.clone(),
+        executed_on: row.executed_on.clone(),
+        fee_rate: text(row.fee_rate),
+        cost: text(row.cost),
+        fee: text(row.fee),
+        rate: text(row.rate),
+        amount_sat: row.amount_sat,
+        action: row.action_code.clone(),
+        reason: row.reason_code.clone(),
+        payout: row.payout.as_ref().map(|p| PayoutView {
+            txid: p.txid.clone(),
+            vout: p.vout,
+            address: p.address.clone(),
+            index: row.address_index,
+            amount_sat: p.amount_sat,
+            fee_sat: p.fee_sat,
+            block_height: p.block_height,
+        }),
+        reconciliation: row.reconciliation.clone(),
+        warnings: row.warnings.clone(),
+    }
+}
+
+pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let (_config, store) = ctx.store()?;
+    let order_id = args
+        .order
+        .as_deref()
+        .map(|o| store.resolve_order_id(o))
+        .transpose()?;
+    let state = args
+        .state
+        .as_deref()
+        .map(str::parse::<State>)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let rows = store.exchanges(&ExchangeFilter { order_id, state })?;
+    if args.json {
+        let views: Vec<_> = rows.iter().map(view).collect();
+        print_json(&views)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        println!("no exchanges yet");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<8}  {:<8}  {:<11}  {:<24}  {:>12}  {:>8}  {:>12}  {:>11}  {:<6}  PAYOUT",
+        "ID", "ORDER", "STATE", "EXECUTED", "COST", "FEE", "RATE", "SATS", "INDEX"
+    );
+    for row in &rows {
+        let currency = row
+            .pair
+            .as_deref()
+            .and_then(|p| p.rsplit('/').next())
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        println!(
+            "{:<8}  {:<8}  {:<11}  {:<24}  {:>12}  {:>8}  {:>12}  {:>11}  {:<6}  {}{}",
+            short_id(&row.id),
+            row.order_id.as_deref().map(short_id).unwrap_or("-"),
+            row.state.as_str(),
+            row.executed_on.as_deref().unwrap_or("-"),
+            row.cost
+                .map(|c| format!("{currency} {c}"))
+                .unwrap_or_else(|| "-".into()),
+            row.fee.map(|f| f.to_string()).unwrap_or_else(|| "-".into()),
+            row.rate
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "-".into()),
+            row.amount_sat
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "-".into()),
+            row.address_index
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| "-".into()),
+            row.reconciliation,
+            if row.warnings.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} warning{})",
+                    row.warnings.len(),
+                    if row.warnings.len() == 1 { "" } else { "s" }
+                )
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

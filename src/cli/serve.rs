@@ -1,0 +1,31 @@
+//! `pocket-dca serve`: the long-running service.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use super::{Context, shutdown_signal};
+use crate::service;
+
+/// Run the service: the webhook listener, the dashboard and the scheduler.
+///
+/// POST /webhooks/pocket receives Pocket's signed webhooks (put it behind a
+/// TLS reverse proxy Pocket can reach); every delivery is stored before it
+/// is answered, then reconciled. The scheduler syncs with Pocket every
+/// [sync] interval_minutes. Ctrl-C or SIGTERM stops it gracefully. Prints
+/// `webhooks: URL` and `dashboard: URL` once listening.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Example:
+  POCKET_CLIENT_ID=… POCKET_WEBHOOK_SECRET=… pocket-dca --config /etc/pocket-dca.toml serve")]
+pub struct Args {}
+
+pub(super) async fn run(ctx: &Context<'_>, _args: Args) -> anyhow::Result<ExitCode> {
+    let config = ctx.config()?;
+    service::serve(&config, shutdown_signal(), |running| {
+        println!("webhooks: http://{}/webhooks/pocket", running.webhook_addr);
+        println!("dashboard: http://{}", running.dashboard_addr);
+        let _ = std::io::stdout().flush();
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,94 @@
+//! Scheduled work inside `serve`, on tokio-cron-scheduler: one UTC tick a
+//! minute that asks the domain code what is due (sync now; reminders next).
+//! A tick that finds nothing due does nothing, so daylight saving and a
+//! service that was down are handled by the domain code, not the cron table.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::Mutex;
+use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
+
+use crate::config::Config;
+use crate::ledger;
+use crate::pocket::{Client, RetryPolicy};
+use crate::store::Store;
+
+/// Every minute at second 0 (six fields, seconds first).
+const TICK: &str = "0 * * * * *";
+
+/// Starts the scheduler with its jobs.
+pub async fn start(config: &Config) -> Result<JobScheduler, JobSchedulerError> {
+    let scheduler = JobScheduler::new().await?;
+    if let Some(job) = sync_job(config)? {
+        scheduler.add(job).await?;
+    }
+    scheduler.start().await?;
+    Ok(scheduler)
+}
+
+fn sync_job(config: &Config) -> Result<Option<Job>, JobSchedulerError> {
+    let interval = Duration::from_secs(u64::from(config.sync.interval_minutes) * 60);
+    if interval.is_zero() {
+        tracing::info!("scheduled sync is off ([sync] interval_minutes = 0)");
+        return Ok(None);
+    }
+    let Some((client_id, _)) = config.pocket.client_id.clone() else {
+        tracing::warn!("no Pocket client id: the scheduled sync is off");
+        return Ok(None);
+    };
+    let client = match Client::with_options(
+        &config.pocket.base_url,
+        &client_id,
+        config.pocket.timeout,
+        RetryPolicy::default(),
+    ) {
+        Ok(client) => Arc::new(client),
+        Err(e) => {
+            tracing::error!(error = %e, "the scheduled sync is off");
+            return Ok(None);
+        }
+    };
+    let db = config.database.path.clone();
+    let last: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let job = Job::new_async(TICK, move |_, _| {
+        let (client, db, last) = (client.clone(), db.clone(), last.clone());
+        Box::pin(async move {
+            // A run still going holds the lock: this tick is skipped.
+            let Ok(mut last) = last.try_lock() else {
+                return;
+            };
+            if last.is_some_and(|at| at.elapsed() < interval) {
+                return;
+            }
+            *last = Some(Instant::now());
+            run_sync(&client, &db).await;
+        })
+    })?;
+    Ok(Some(job))
+}
+
+async fn run_sync(client: &Client, db: &std::path::Path) {
+    let mut store = match Store::open(db) {
+        Ok(store) => store,
+        Err(e) => {
+            tracing::error!(error = %e, "sync: cannot open the database");
+            return;
+        }
+    };
+    match ledger::sync(client, &mut store, Utc::now()).await {
+        Ok(report) => {
+            for error in &report.errors {
+                tracing::warn!(%error, "sync: could not check");
+            }
+            tracing::info!(
+                checked = report.exchanges_checked,
+                changed = report.exchanges_changed,
+                orders = report.orders_refreshed,
+                "sync done"
+            );
+        }
+        Err(e) => tracing::error!(error = %e, "sync failed"),
+    }
+}

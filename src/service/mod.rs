@@ -1,0 +1,143 @@
+//! `serve`: the webhook listener, the dashboard listener and the scheduler
+//! in one process, stopped gracefully — requests in flight finish, queued
+//! deliveries are committed and processed, the database is checkpointed.
+
+mod intake;
+mod processor;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use intake::DeliveryWriter;
+pub use processor::Processor;
+
+use crate::config::Config;
+use crate::web::{self, Counters, WebhookState};
+use crate::{scheduler, store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "server.dashboard_listen {0} is not a loopback address and no server.dashboard_password_hash is set: \
+         the dashboard would be open to the network without a password; set a password hash, or listen on 127.0.0.1"
+    )]
+    OpenDashboard(SocketAddr),
+    #[error("cannot listen on {addr} ({what}): {cause}; is another program using the port?")]
+    Listen {
+        addr: SocketAddr,
+        what: &'static str,
+        cause: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error("the scheduler failed: {0}")]
+    Scheduler(String),
+    #[error("the server failed: {0}")]
+    Server(std::io::Error),
+}
+
+/// A running service.
+pub struct Running {
+    pub webhook_addr: SocketAddr,
+    pub dashboard_addr: SocketAddr,
+    pub counters: Arc<Counters>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), Error>>,
+}
+
+impl Running {
+    /// Stops gracefully and waits until everything is stored.
+    pub async fn stop(self) -> Result<(), Error> {
+        let _ = self.stop.send(true);
+        self.task
+            .await
+            .map_err(|e| Error::Server(std::io::Error::other(e)))?
+    }
+}
+
+/// Checks what `serve` refuses to start with.
+pub fn check(config: &Config) -> Result<(), Error> {
+    let dashboard = config.server.dashboard_listen;
+    if !dashboard.ip().is_loopback() && config.server.dashboard_password_hash.is_none() {
+        return Err(Error::OpenDashboard(dashboard));
+    }
+    Ok(())
+}
+
+/// Starts the listeners and the scheduler in the background.
+pub async fn start(config: &Config) -> Result<Running, Error> {
+    check(config)?;
+    let db = config.database.path.clone();
+    // Migrate once before the threads open their own connections.
+    drop(store::Store::open(&db)?);
+    let writer = Arc::new(DeliveryWriter::start(&db)?);
+    let processor = Arc::new(Processor::start(&db)?);
+    let counters = Arc::new(Counters::default());
+    if config.pocket.webhook_secrets.is_empty() {
+        tracing::warn!(
+            "no webhook secret configured: every webhook will be refused (401); set POCKET_WEBHOOK_SECRET"
+        );
+    }
+    let state = Arc::new(WebhookState {
+        secrets: config.pocket.webhook_secrets.clone(),
+        writer: writer.clone(),
+        processor: processor.clone(),
+        counters: counters.clone(),
+    });
+    let bind = |addr: SocketAddr, what: &'static str| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|cause| Error::Listen { addr, what, cause })
+    };
+    let webhook_listener = bind(config.server.webhook_listen, "webhooks").await?;
+    let dashboard_listener = bind(config.server.dashboard_listen, "dashboard").await?;
+    let webhook_addr = webhook_listener.local_addr().map_err(Error::Server)?;
+    let dashboard_addr = dashboard_listener.local_addr().map_err(Error::Server)?;
+    let mut scheduler = scheduler::start(config)
+        .await
+        .map_err(|e| Error::Scheduler(e.to_string()))?;
+
+    let (stop, stopped) = watch::channel(false);
+    let until = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let webhooks = axum::serve(webhook_listener, web::webhook_router(state))
+        .with_graceful_shutdown(until(stopped.clone()));
+    let dashboard = axum::serve(dashboard_listener, web::dashboard_router())
+        .with_graceful_shutdown(until(stopped));
+    let task = tokio::spawn(async move {
+        let (a, b) = tokio::join!(webhooks.into_future(), dashboard.into_future());
+        let _ = scheduler.shutdown().await;
+        // Everything acknowledged is committed; then processed.
+        writer.close();
+        processor.close();
+        a.map_err(Error::Server)?;
+        b.map_err(Error::Server)?;
+        Ok(())
+    });
+    tracing::info!(%webhook_addr, %dashboard_addr, "serving");
+    Ok(Running {
+        webhook_addr,
+        dashboard_addr,
+        counters,
+        stop,
+        task,
+    })
+}
+
+/// Runs until `shutdown` resolves.
+pub async fn serve(
+    config: &Config,
+    shutdown: impl Future<Output = ()>,
+    on_start: impl FnOnce(&Running),
+) -> Result<(), Error> {
+    let running = start(config).await?;
+    on_start(&running);
+    shutdown.await;
+    tracing::info!("shutting down: finishing requests and storing what was received");
+    running.stop().await
+}

@@ -1,0 +1,71 @@
+//! Processes stored webhook deliveries after they were acknowledged, on a
+//! thread of its own: parse, apply, reconcile. A storage failure leaves the
+//! delivery `received` to be tried again; content that cannot be processed is
+//! kept `unprocessed` with an alert — never a retry loop.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::ledger;
+use crate::store::{self, Store};
+
+/// How often pending deliveries are looked for without a wake-up.
+const POLL: Duration = Duration::from_secs(10);
+
+pub struct Processor {
+    wake: Mutex<Option<mpsc::SyncSender<()>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Processor {
+    /// Starts the thread; it first processes what was left from before.
+    pub fn start(db: &Path) -> Result<Processor, store::Error> {
+        let mut store = Store::open(db)?;
+        let (wake, woken) = mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("delivery-processor".into())
+            .spawn(move || {
+                loop {
+                    run_once(&mut store);
+                    match woken.recv_timeout(POLL) {
+                        Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+                run_once(&mut store);
+            })
+            .map_err(|e| store::Error::Encode(format!("cannot start the processor thread: {e}")))?;
+        Ok(Processor {
+            wake: Mutex::new(Some(wake)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Asks the thread to look for new deliveries.
+    pub fn wake(&self) {
+        if let Some(wake) = self.wake.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            let _ = wake.try_send(());
+        }
+    }
+
+    /// Processes what is left, then stops.
+    pub fn close(&self) {
+        self.wake.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run_once(store: &mut Store) {
+    match ledger::process_pending(store, Utc::now()) {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(processed = n, "webhook deliveries processed"),
+        Err(e) => tracing::error!(error = %e, "processing webhook deliveries failed; will retry"),
+    }
+}

@@ -1,0 +1,127 @@
+//! Webhook deliveries: stored raw before they are acknowledged, processed
+//! afterwards.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Error, Store};
+
+/// A delivery as it arrived.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub received_at: String,
+    pub correlation_id: Option<String>,
+    pub retry_count: Option<i64>,
+    pub body: Vec<u8>,
+}
+
+/// A stored delivery and what processing made of it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub received_at: String,
+    pub correlation_id: Option<String>,
+    pub retry_count: Option<i64>,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+    pub status: String,
+    pub event: Option<String>,
+    pub exchange_id: Option<String>,
+    pub result: Option<String>,
+    pub processed_at: Option<String>,
+}
+
+const COLUMNS: &str = "id, received_at, correlation_id, retry_count, body, status, event, exchange_id, result, processed_at";
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<DeliveryRow> {
+    Ok(DeliveryRow {
+        id: r.get(0)?,
+        received_at: r.get(1)?,
+        correlation_id: r.get(2)?,
+        retry_count: r.get(3)?,
+        body: r.get(4)?,
+        status: r.get(5)?,
+        event: r.get(6)?,
+        exchange_id: r.get(7)?,
+        result: r.get(8)?,
+        processed_at: r.get(9)?,
+    })
+}
+
+impl Store {
+    /// Stores deliveries durably in one transaction (one fsync for the
+    /// batch); their ids, in order.
+    pub fn insert_deliveries(&mut self, batch: &[NewDelivery]) -> Result<Vec<i64>, Error> {
+        let tx = self.conn.transaction()?;
+        let mut ids = Vec::with_capacity(batch.len());
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO webhook_deliveries (received_at, correlation_id, retry_count, body) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for d in batch {
+                stmt.execute(params![
+                    d.received_at,
+                    d.correlation_id,
+                    d.retry_count,
+                    d.body
+                ])?;
+                ids.push(tx.last_insert_rowid());
+            }
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    /// Deliveries not processed yet, oldest first.
+    pub fn pending_deliveries(&self, limit: usize) -> Result<Vec<DeliveryRow>, Error> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM webhook_deliveries WHERE status = 'received' ORDER BY id LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit as i64], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, Error> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM webhook_deliveries WHERE id = ?1"),
+                [id],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    /// The newest deliveries first; all of them when `limit` is `None`.
+    pub fn deliveries(&self, limit: Option<usize>) -> Result<Vec<DeliveryRow>, Error> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM webhook_deliveries ORDER BY id DESC LIMIT ?1"
+        ))?;
+        let limit = limit.map_or(-1, |l| l as i64);
+        let rows = stmt.query_map([limit], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records what processing made of a delivery.
+    pub fn mark_delivery(
+        &self,
+        id: i64,
+        status: &str,
+        event: Option<&str>,
+        exchange_id: Option<&str>,
+        result: &str,
+        now: &str,
+    ) -> Result<(), Error> {
+        self.conn.execute(
+            "UPDATE webhook_deliveries SET status = ?2, event = ?3, exchange_id = ?4, result = ?5, processed_at = ?6 WHERE id = ?1",
+            params![id, status, event, exchange_id, result, now],
+        )?;
+        Ok(())
+    }
+
+    /// How many deliveries are stored.
+    pub fn delivery_count(&self) -> Result<i64, Error> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM webhook_deliveries", [], |r| r.get(0))?)
+    }
+}

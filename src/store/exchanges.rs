@@ -1,0 +1,278 @@
+//! Queries on exchanges and the derived addresses their payouts used.
+
+use rusqlite::{OptionalExtension, params};
+use rust_decimal::Decimal;
+
+use super::{Error, Store};
+use crate::reconcile::State;
+
+/// The payout of a settled exchange, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PayoutRow {
+    pub txid: String,
+    pub vout: u32,
+    pub address: String,
+    pub path: Option<String>,
+    pub amount_sat: Option<u64>,
+    pub fee_sat: Option<u64>,
+    pub block_height: Option<u64>,
+}
+
+/// An exchange as reconciled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeRow {
+    pub id: String,
+    pub order_id: Option<String>,
+    pub known_order: bool,
+    pub state: State,
+    pub pair: Option<String>,
+    pub fee_rate: Option<Decimal>,
+    pub cost: Option<Decimal>,
+    pub fee: Option<Decimal>,
+    pub rate: Option<Decimal>,
+    pub amount_sat: Option<u64>,
+    pub executed_on: Option<String>,
+    pub action_code: Option<String>,
+    pub action_url: Option<String>,
+    pub action_id: Option<String>,
+    pub reason_code: Option<String>,
+    pub payout: Option<PayoutRow>,
+    pub address_index: Option<u32>,
+    pub reconciliation: String,
+    pub warnings: Vec<String>,
+    pub json: String,
+    pub first_seen_at: String,
+    pub updated_at: String,
+}
+
+const COLUMNS: &str = "id, order_id, known_order, state, pair, fee_rate, cost, fee, rate, amount_sat, executed_on, action_code, action_url, action_id, reason_code, payout_txid, payout_vout, payout_address, payout_path, payout_amount_sat, payout_fee_sat, payout_block_height, address_index, reconciliation, warnings, json, first_seen_at, updated_at";
+
+fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+}
+
+fn decimal(row: &rusqlite::Row, i: usize) -> rusqlite::Result<Option<Decimal>> {
+    row.get::<_, Option<String>>(i)?
+        .map(|t| t.parse::<Decimal>().map_err(conversion))
+        .transpose()
+}
+
+/// Satoshis and heights are stored as INTEGER (i64).
+fn sats(row: &rusqlite::Row, i: usize) -> rusqlite::Result<Option<u64>> {
+    row.get::<_, Option<i64>>(i)?
+        .map(|v| u64::try_from(v).map_err(conversion))
+        .transpose()
+}
+
+fn to_i64(v: Option<u64>) -> Option<i64> {
+    v.map(|v| i64::try_from(v).unwrap_or(i64::MAX))
+}
+
+fn from_row(row: &rusqlite::Row) -> rusqlite::Result<ExchangeRow> {
+    let txid: Option<String> = row.get(15)?;
+    let payout = match txid {
+        Some(txid) => Some(PayoutRow {
+            txid,
+            vout: row.get(16)?,
+            address: row.get(17)?,
+            path: row.get(18)?,
+            amount_sat: sats(row, 19)?,
+            fee_sat: sats(row, 20)?,
+            block_height: sats(row, 21)?,
+        }),
+        None => None,
+    };
+    Ok(ExchangeRow {
+        id: row.get(0)?,
+        order_id: row.get(1)?,
+        known_order: row.get(2)?,
+        state: row
+            .get::<_, String>(3)?
+            .parse::<State>()
+            .map_err(|e| conversion(std::io::Error::other(e)))?,
+        pair: row.get(4)?,
+        fee_rate: decimal(row, 5)?,
+        cost: decimal(row, 6)?,
+        fee: decimal(row, 7)?,
+        rate: decimal(row, 8)?,
+        amount_sat: sats(row, 9)?,
+        executed_on: row.get(10)?,
+        action_code: row.get(11)?,
+        action_url: row.get(12)?,
+        action_id: row.get(13)?,
+        reason_code: row.get(14)?,
+        payout,
+        address_index: row.get(22)?,
+        reconciliation: row.get(23)?,
+        warnings: serde_json::from_str(&row.get::<_, String>(24)?).map_err(conversion)?,
+        json: row.get(25)?,
+        first_seen_at: row.get(26)?,
+        updated_at: row.get(27)?,
+    })
+}
+
+/// A filter for listing exchanges.
+#[derive(Debug, Clone, Default)]
+pub struct ExchangeFilter {
+    pub order_id: Option<String>,
+    pub state: Option<State>,
+}
+
+impl Store {
+    pub fn exchange(&self, id: &str) -> Result<Option<ExchangeRow>, Error> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM exchanges WHERE id = ?1"),
+                [id],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    /// Exchanges by time of execution (then of first sight), oldest first.
+    pub fn exchanges(&self, filter: &ExchangeFilter) -> Result<Vec<ExchangeRow>, Error> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM exchanges
+             WHERE (?1 IS NULL OR order_id = ?1) AND (?2 IS NULL OR state = ?2)
+             ORDER BY coalesce(executed_on, first_seen_at), first_seen_at, id"
+        ))?;
+        let rows = stmt.query_map(
+            params![filter.order_id, filter.state.map(State::as_str)],
+            from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Ids of the exchanges that may still change (not refunded or confirmed).
+    pub fn open_exchange_ids(&self) -> Result<Vec<String>, Error> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id FROM exchanges WHERE state NOT IN ('refunded', 'confirmed') ORDER BY first_seen_at, id",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Inserts or replaces an exchange row.
+    pub fn save_exchange(&self, row: &ExchangeRow) -> Result<(), Error> {
+        let payout = row.payout.as_ref();
+        self.conn.execute(
+            &format!(
+                "INSERT INTO exchanges ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)
+                 ON CONFLICT (id) DO UPDATE SET
+                   order_id = excluded.order_id, known_order = excluded.known_order, state = excluded.state,
+                   pair = excluded.pair, fee_rate = excluded.fee_rate, cost = excluded.cost, fee = excluded.fee,
+                   rate = excluded.rate, amount_sat = excluded.amount_sat, executed_on = excluded.executed_on,
+                   action_code = excluded.action_code, action_url = excluded.action_url, action_id = excluded.action_id,
+                   reason_code = excluded.reason_code, payout_txid = excluded.payout_txid, payout_vout = excluded.payout_vout,
+                   payout_address = excluded.payout_address, payout_path = excluded.payout_path,
+                   payout_amount_sat = excluded.payout_amount_sat, payout_fee_sat = excluded.payout_fee_sat,
+                   payout_block_height = excluded.payout_block_height, address_index = excluded.address_index,
+                   reconciliation = excluded.reconciliation, warnings = excluded.warnings, json = excluded.json,
+                   updated_at = excluded.updated_at"
+            ),
+            params![
+                row.id,
+                row.order_id,
+                row.known_order,
+                row.state.as_str(),
+                row.pair,
+                row.fee_rate.map(|d| d.to_string()),
+                row.cost.map(|d| d.to_string()),
+                row.fee.map(|d| d.to_string()),
+                row.rate.map(|d| d.to_string()),
+                to_i64(row.amount_sat),
+                row.executed_on,
+                row.action_code,
+                row.action_url,
+                row.action_id,
+                row.reason_code,
+                payout.map(|p| p.txid.clone()),
+                payout.map(|p| p.vout),
+                payout.map(|p| p.address.clone()),
+                payout.and_then(|p| p.path.clone()),
+                to_i64(payout.and_then(|p| p.amount_sat)),
+                to_i64(payout.and_then(|p| p.fee_sat)),
+                to_i64(payout.and_then(|p| p.block_height)),
+                row.address_index,
+                row.reconciliation,
+                serde_json::to_string(&row.warnings).map_err(|e| Error::Encode(e.to_string()))?,
+                row.json,
+                row.first_seen_at,
+                row.updated_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The order and index an address was derived for.
+    pub fn address_location(&self, address: &str) -> Result<Option<(String, u32)>, Error> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT order_id, idx FROM addresses WHERE address = ?1",
+                [address],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// The outputs (`txid:vout`) that paid to an address, other than `exchange_id`'s.
+    pub fn outputs_paid_to(
+        &self,
+        order_id: &str,
+        index: u32,
+        exchange_id: &str,
+    ) -> Result<Vec<String>, Error> {
+        let mut stmt = self.conn.prepare(
+            "SELECT DISTINCT txid || ':' || vout FROM address_uses WHERE order_id = ?1 AND idx = ?2 AND exchange_id <> ?3",
+        )?;
+        let rows = stmt.query_map(params![order_id, index, exchange_id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records which address an exchange's payout used.
+    pub fn record_use(
+        &self,
+        exchange_id: &str,
+        order_id: &str,
+        index: u32,
+        txid: &str,
+        vout: u32,
+        now: &str,
+    ) -> Result<(), Error> {
+        self.conn.execute(
+            "INSERT INTO address_uses (exchange_id, order_id, idx, txid, vout, used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (exchange_id) DO UPDATE SET order_id = excluded.order_id, idx = excluded.idx, txid = excluded.txid, vout = excluded.vout",
+            params![exchange_id, order_id, index, txid, vout, now],
+        )?;
+        Ok(())
+    }
+
+    /// The used indexes of an order's addresses.
+    pub fn used_indexes(&self, order_id: &str) -> Result<Vec<u32>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT idx FROM address_uses WHERE order_id = ?1 ORDER BY idx")?;
+        let rows = stmt.query_map([order_id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The exchanges that used each address of an order: index → ids.
+    pub fn uses_by_index(&self, order_id: &str) -> Result<Vec<(u32, String, String)>, Error> {
+        let mut stmt = self.conn.prepare(
+            "SELECT idx, exchange_id, txid || ':' || vout FROM address_uses WHERE order_id = ?1 ORDER BY idx, used_at, exchange_id",
+        )?;
+        let rows = stmt.query_map([order_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The highest derived index of an order.
+    pub fn highest_index(&self, order_id: &str) -> Result<Option<u32>, Error> {
+        Ok(self.conn.query_row(
+            "SELECT max(idx) FROM addresses WHERE order_id = ?1",
+            [order_id],
+            |r| r.get(0),
+        )?)
+    }
+}

@@ -1,0 +1,623 @@
+//! The service over real HTTP: the sandbox posts signed webhooks to `serve`
+//! (started in-process on 127.0.0.1:0), which stores and reconciles them in
+//! SQLite; the tool's CLI reads the result. Flows, refusals, duplicates,
+//! disorder, unknown events, payouts outside the window or to foreign
+//! addresses, aggregated payouts, amount mismatches and sync.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestSandbox, run, run_json, tool};
+use pocket_dca::config::Config;
+use pocket_dca::pocket::{Btc, Exchange, Payout, webhook};
+use pocket_dca::sandbox::{Options, webhook_body};
+use pocket_dca::service;
+use pocket_dca::store::Store;
+use pocket_dca::wallet::sign::HotWallet;
+use pocket_dca::wallet::{Network, PayoutKey, ScriptType};
+use serde_json::{Value, json};
+
+const CLIENT: &str = "service-test";
+const SECRET: &str = "whsec-test-secret";
+const IBAN: &str = "DE75512108001245126199";
+
+struct Rig {
+    service: Option<service::Running>,
+    sandbox: TestSandbox,
+    dir: tempfile::TempDir,
+    wallet: HotWallet,
+    webhook_url: String,
+}
+
+fn config_text(base_url: &str) -> String {
+    format!(
+        "[database]\npath = \"dca.sqlite3\"\n[bitcoin]\nnetwork = \"testnet\"\n[pocket]\nbase_url = \"{base_url}\"\nclient_id = \"{CLIENT}\"\nwebhook_secret = \"{SECRET}\"\n[server]\nwebhook_listen = \"127.0.0.1:0\"\ndashboard_listen = \"127.0.0.1:0\"\n[sync]\ninterval_minutes = 0\n"
+    )
+}
+
+fn rig(configure: impl FnOnce(&mut Options)) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = common::runtime();
+    let no_env = |_: &str| None;
+    let config = Config::parse(&config_text("http://127.0.0.1:9"), dir.path(), &no_env).unwrap();
+    let running = runtime.block_on(service::start(&config)).unwrap();
+    let webhook_url = format!("http://{}/webhooks/pocket", running.webhook_addr);
+    let mut options = Options::new(CLIENT, Network::Testnet);
+    options.webhook_url = Some(webhook_url.parse().unwrap());
+    options.webhook_secret = SECRET.into();
+    options.retry_base = Duration::from_millis(100);
+    configure(&mut options);
+    let sandbox = TestSandbox::start_on(runtime, options);
+    std::fs::write(
+        dir.path().join("pocket-dca.toml"),
+        config_text(&sandbox.base_url()),
+    )
+    .unwrap();
+    Rig {
+        service: Some(running),
+        sandbox,
+        dir,
+        wallet: HotWallet::from_seed(&[11u8; 32], Network::Testnet).unwrap(),
+        webhook_url,
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        if let Some(service) = self.service.take() {
+            self.sandbox.runtime.block_on(service.stop()).unwrap();
+        }
+    }
+}
+
+impl Rig {
+    fn store(&self) -> Store {
+        Store::open(&self.dir.path().join("dca.sqlite3")).unwrap()
+    }
+
+    /// Creates an order through the CLI, signed by the rig's wallet.
+    fn create_order(&self, currency: &str, script_type: ScriptType) -> Value {
+        let descriptor = self.wallet.account_descriptor(script_type).unwrap();
+        let challenge = {
+            let mut cmd = tool(self.dir.path());
+            cmd.args(["order", "challenge", "--key", &descriptor, "--json"]);
+            run_json(&mut cmd)
+        };
+        let message = challenge["message"].as_str().unwrap();
+        let signature = self
+            .wallet
+            .sign(script_type, &"0/0".parse().unwrap(), message)
+            .unwrap();
+        let mut cmd = tool(self.dir.path());
+        cmd.args([
+            "order",
+            "create",
+            "--key",
+            &descriptor,
+            "--currency",
+            currency,
+            "--iban",
+            IBAN,
+            "--fee-rate",
+            "0.015",
+            "--amount",
+            "100",
+            "--day",
+            "1",
+            "--challenge",
+            challenge["challenge_id"].as_str().unwrap(),
+            "--signature",
+            &signature,
+            "--json",
+        ]);
+        run_json(&mut cmd)
+    }
+
+    fn pay(&self, order: &Value, amount: &str) -> Exchange {
+        let exchange = self.sandbox.post(
+            "/sandbox/payments",
+            json!({
+                "reference": order["payment_method"]["creditor_reference"],
+                "amount": serde_json::from_str::<Value>(amount).unwrap(),
+                "currency": order["currency"],
+                "debitor_iban": IBAN,
+            }),
+        );
+        serde_json::from_value(exchange).unwrap()
+    }
+
+    /// Waits until the sandbox delivered everything and the service processed it.
+    fn settle(&self) {
+        self.sandbox.wait_for_deliveries();
+        for _ in 0..500 {
+            if self.store().pending_deliveries(1).unwrap().is_empty() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("deliveries still unprocessed");
+    }
+
+    fn exchanges(&self) -> Vec<Value> {
+        let mut cmd = tool(self.dir.path());
+        cmd.args(["exchanges", "--json"]);
+        run_json(&mut cmd).as_array().unwrap().clone()
+    }
+
+    fn exchange(&self, id: &str) -> Value {
+        self.exchanges()
+            .into_iter()
+            .find(|e| e["id"] == id)
+            .unwrap()
+    }
+
+    fn alerts(&self) -> Vec<Value> {
+        let mut cmd = tool(self.dir.path());
+        cmd.args(["alerts", "--json"]);
+        run_json(&mut cmd).as_array().unwrap().clone()
+    }
+
+    fn addresses(&self, order: &Value) -> Vec<Value> {
+        let mut cmd = tool(self.dir.path());
+        cmd.args(["addresses", order["id"].as_str().unwrap(), "--json"]);
+        run_json(&mut cmd).as_array().unwrap().clone()
+    }
+
+    /// Posts a body straight to the webhook endpoint; the status.
+    fn post_webhook(&self, body: &str, signature: Option<String>) -> u16 {
+        let url = self.webhook_url.clone();
+        let body = body.to_string();
+        self.sandbox.runtime.block_on(async move {
+            let mut request = reqwest::Client::new()
+                .post(url)
+                .header("content-type", "application/json")
+                .header("x-correlation-id", "test-correlation")
+                .body(body);
+            if let Some(signature) = signature {
+                request = request.header("x-signature-256", signature);
+            }
+            request.send().await.unwrap().status().as_u16()
+        })
+    }
+
+    fn post_signed(&self, body: &str) -> u16 {
+        self.post_webhook(body, Some(webhook::sign(SECRET, body.as_bytes())))
+    }
+
+    /// A settled exchange of `order` paid to `address`, as Pocket would post it.
+    fn settled_exchange(&self, order: &Value, address: &str, txid: &str, vout: u32) -> Exchange {
+        let mut e: Exchange = serde_json::from_str(&format!(
+            r#"{{"id": "{}", "order_id": "{}", "fee_rate": 0.015, "pair": "btc/eur", "type": "buy", "cost": 100.00,
+                "executed_on": "2026-12-01T10:00:00.000Z", "amount": 0.00197000, "rate": 50000.00, "fee": 1.50}}"#,
+            uuid::Uuid::new_v4(),
+            order["id"].as_str().unwrap()
+        ))
+        .unwrap();
+        e.payout = Some(Payout {
+            txid: Some(txid.into()),
+            outpoint: Some(vout),
+            bitcoin_address: Some(address.into()),
+            derivation_path: None,
+            block_height: None,
+            confirmed: Some(false),
+            fee: Some(Btc::from_sat(190)),
+            amount: Some(Btc::from_sat(196_810)),
+        });
+        e
+    }
+
+    fn address_at(&self, script_type: ScriptType, index: u32) -> String {
+        let key = PayoutKey::parse(
+            &self.wallet.account_descriptor(script_type).unwrap(),
+            None,
+            None,
+        )
+        .unwrap();
+        key.chain(&[0])
+            .unwrap()
+            .address(index)
+            .unwrap()
+            .address
+            .to_string()
+    }
+}
+
+#[test]
+fn executed_interrupted_refunded_and_settled_flows_end_in_the_database() {
+    let r = rig(|_| {});
+    let order = r.create_order("eur", ScriptType::P2wpkh);
+    let executed = r.pay(&order, "100.00");
+    r.settle();
+    let row = r.exchange(&executed.id);
+    assert_eq!(row["state"], "executed");
+    assert_eq!(row["cost"], "100.00");
+    assert_eq!(row["reconciliation"], "pending");
+    assert!(row["payout"].is_null());
+
+    // Interrupted, then identified: executed.
+    let interrupted = r.pay(&order, "1200.00");
+    r.settle();
+    assert_eq!(r.exchange(&interrupted.id)["state"], "interrupted");
+    assert!(
+        r.alerts()
+            .iter()
+            .any(|a| a["kind"] == "interrupted" && a["exchange_id"] == interrupted.id.as_str())
+    );
+    r.sandbox.post(
+        &format!("/sandbox/exchanges/{}/identify", interrupted.id),
+        json!({}),
+    );
+    r.settle();
+    assert_eq!(r.exchange(&interrupted.id)["state"], "executed");
+
+    // Refunded: payment from another account.
+    let refunded: Exchange = serde_json::from_value(r.sandbox.post(
+        "/sandbox/payments",
+        json!({"reference": order["payment_method"]["creditor_reference"], "amount": 50, "currency": "eur", "debitor_iban": "DE89370400440532013000"}),
+    ))
+    .unwrap();
+    r.settle();
+    assert_eq!(r.exchange(&refunded.id)["state"], "refunded");
+    let refund_alert = r
+        .alerts()
+        .into_iter()
+        .find(|a| a["kind"] == "refunded")
+        .unwrap();
+    assert!(
+        refund_alert["message"]
+            .as_str()
+            .unwrap()
+            .contains("another account"),
+        "{refund_alert}"
+    );
+
+    // Settled: the payout matches index 0 (the signed address) and the window grows.
+    let before = r.addresses(&order).len();
+    assert_eq!(before, 10);
+    r.sandbox.post("/sandbox/payouts", json!({}));
+    r.settle();
+    let settled = r.exchange(&executed.id);
+    assert_eq!(settled["state"], "settled");
+    assert_eq!(settled["reconciliation"], "matched");
+    assert_eq!(settled["payout"]["index"], 0);
+    assert_eq!(settled["warnings"], json!([]));
+    let addresses = r.addresses(&order);
+    assert_eq!(
+        addresses.len(),
+        11,
+        "gap_limit unused addresses follow the highest used one"
+    );
+    assert_eq!(addresses[0]["status"], "used");
+    assert_eq!(
+        addresses[0]["exchange_ids"].as_array().unwrap().len(),
+        2,
+        "both purchases, one output"
+    );
+    // Confirmation.
+    r.sandbox.post("/sandbox/blocks", json!({"count": 1}));
+    r.settle();
+    assert_eq!(r.exchange(&executed.id)["state"], "confirmed");
+    // No critical alert in a normal flow.
+    assert!(r.alerts().iter().all(|a| a["severity"] != "critical"));
+}
+
+#[test]
+fn bad_and_missing_signatures_are_refused_and_nothing_is_stored() {
+    let r = rig(|_| {});
+    let body = r#"{"event": "exchange.executed", "payload": {"exchange_id": "x"}}"#;
+    assert_eq!(r.post_webhook(body, None), 401);
+    assert_eq!(r.post_webhook(body, Some("sha256=00".into())), 401);
+    assert_eq!(
+        r.post_webhook(body, Some(webhook::sign("wrong-secret", body.as_bytes()))),
+        401
+    );
+    let reserialised = body.replace(": ", ":");
+    assert_eq!(
+        r.post_webhook(&reserialised, Some(webhook::sign(SECRET, body.as_bytes()))),
+        401
+    );
+    assert_eq!(r.store().delivery_count().unwrap(), 0);
+    // A body over 64 KiB: 413, nothing stored.
+    let big = format!(
+        r#"{{"event": "exchange.executed", "payload": {{"pad": "{}"}}}}"#,
+        "x".repeat(70_000)
+    );
+    assert_eq!(r.post_signed(&big), 413);
+    assert_eq!(r.store().delivery_count().unwrap(), 0);
+    // The bare hex form of the signature (no sha256= prefix) is accepted.
+    let signed = webhook::sign(SECRET, body.as_bytes());
+    assert_eq!(
+        r.post_webhook(body, Some(signed.trim_start_matches("sha256=").into())),
+        200
+    );
+    assert_eq!(r.store().delivery_count().unwrap(), 1);
+}
+
+#[test]
+fn duplicates_are_stored_each_and_applied_once() {
+    let r = rig(|_| {});
+    r.sandbox
+        .post("/sandbox/webhooks", json!({"duplicate": true}));
+    let order = r.create_order("eur", ScriptType::P2wpkh);
+    let e = r.pay(&order, "100.00");
+    r.settle();
+    let deliveries = r.store().deliveries(None).unwrap();
+    assert_eq!(deliveries.len(), 2);
+    let statuses: Vec<&str> = deliveries.iter().map(|d| d.status.as_str()).collect();
+    assert!(
+        statuses.contains(&"applied") && statuses.contains(&"unchanged"),
+        "{statuses:?}"
+    );
+    assert_eq!(r.exchanges().len(), 1);
+    assert_eq!(r.exchange(&e.id)["state"], "executed");
+}
+
+#[test]
+fn settled_before_executed_ends_settled() {
+    let r = rig(|_| {});
+    let order = r.create_order("eur", ScriptType::P2wpkh);
+    r.sandbox.post("/sandbox/webhooks", json!({"paused": true}));
+    let e = r.pay(&order, "100.00");
+    r.sandbox.post("/sandbox/payouts", json!({}));
+    r.sandbox
+        .post("/sandbox/webhooks", json!({"reorder": true}));
+    r.settle();
+    let deliveries = r.store().deliveries(None).unwrap();
+    // Newest first in the table: the executed delivery came last and was stale.
+    assert_eq!(deliveries[0].event.as_deref(), Some("exchange.executed"));
+    assert_eq!(deliveries[0].status, "stale");
+    let row = r.exchange(&e.id);
+    assert_eq!(row["state"], "settled");
+    assert_eq!(row["reconciliation"], "matched");
+}
+
+#[test]
+fn unknown_events_and_unparsable_bodies_are_kept_unprocessed_with_an_alert() {
+    let r = rig(|_| {});
+    assert_eq!(
+        r.post_signed(r#"{"event": "exchange.teleported", "payload": {"exchange_id": "x"}}"#),
+        200
+    );
+    assert_eq!(r.post_signed("not json at all"), 200);
+    r.settle();
+    let deliveries = r.store().deliveries(None).unwrap();
+    assert!(
+        deliveries.iter().all(|d| d.status == "unprocessed"),
+        "{deliveries:?}"
+    );
+    assert_eq!(deliveries[1].event.as_deref(), Some("exchange.teleported"));
+    let alerts = r.alerts();
+    assert_eq!(
+        alerts
+            .iter()
+            .filter(|a| a["kind"] == "unprocessed_webhook")
+            .count(),
+        2
+    );
+    // Replaying does not loop: it stays unprocessed.
+    let mut cmd = tool(r.dir.path());
+    cmd.args(["webhooks", "replay", &deliveries[0].id.to_string()]);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("unprocessed"), "{out}");
+}
+
+#[test]
+fn a_payout_to_a_foreign_address_raises_a_critical_alert() {
+    let r = rig(|_| {});
+    let order = r.create_order("eur", ScriptType::P2wpkh);
+    let stranger = HotWallet::from_seed(&[77u8; 32], Network::Testnet).unwrap();
+    let key = PayoutKey::parse(
+        &stranger.account_descriptor(ScriptType::P2wpkh).unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
+    let foreign = key
+        .address_at(&"0/0".parse().unwrap())
+        .unwrap()
+        .address
+        .to_string();
+    let e = r.settled_exchange(&order, &foreign, &"ab".repeat(32), 0);
+    assert_eq!(
+        r.post_signed(&webhook_body("exchange.settled", &e, false).unwrap()),
+        200
+    );
+    r.settle();
+    assert_eq!(r.exchange(&e.id)["reconciliation"], "foreign");
+    let alert = r
+        .alerts()
+        .into_iter()
+        .find(|a| a["kind"] == "foreign_address")
+        .unwrap();
+    assert_eq!(alert["severity"], "critical");
+    assert!(alert["message"].as_str().unwrap().contains(&foreign));
+}
+
+#[test]
+fn a_payout_beyond_the_window_is_matched_with_a_warning() {
+    let r = rig(|_| {});
+    let order = r.create_order("eur", ScriptType::P2wpkh);
+    let far = r.address_at(ScriptType::P2wpkh, 50);
+    let e = r.settled_exchange(&order, &far, &"cd".repeat(32), 3);
+    assert_eq!(
+        r.post_signed(&webhook_body("exchange.settled", &e, false).unwrap()),
+        200
+    );
+    r.settle();
+    let row = r.exchange(&e.id);
+    assert_eq!(row["reconciliation"], "outside_window");
+    assert_eq!(row["payout"]["index"], 50);
+    let alert = r
+        .alerts()
+        .into_iter()
+        .find(|a| a["kind"] == "outside_window")
+        .unwrap();
+    assert_eq!(alert["severity"], "warning");
+    // The window now reaches 50 + gap limit, and the gap is reported.
+    let addresses = r.addresses(&order);
+    assert_eq!(addresses.last().unwrap()["index"], 60);
+    assert_eq!(addresses[50]["status"], "used");
+    assert!(
+        r.alerts().iter().any(|a| a["kind"] == "gap_headroom"),
+        "50 unused addresses below a used one"
+    );
+}
+
+#[test]
+fn an_aggregated_payout_matches_every_exchange_without_alert_but_reuse_is_caught() {
+    let r = rig(|o| o.payout_fee = Btc::from_sat(190));
+    r.sandbox.post(
+        "/sandbox/prices",
+        serde_json::from_str(r#"{"eur": 100000.00}"#).unwrap(),
+    );
+    let order = r.create_order("eur", ScriptType::P2wpkh);
+    let small = [
+        r.pay(&order, "0.50"),
+        r.pay(&order, "0.50"),
+        r.pay(&order, "0.50"),
+    ];
+    r.sandbox.post("/sandbox/payouts", json!({}));
+    r.settle();
+    for e in &small {
+        let row = r.exchange(&e.id);
+        assert_eq!(row["reconciliation"], "matched");
+        assert_eq!(row["payout"]["index"], 0);
+    }
+    assert!(r.alerts().iter().all(|a| a["kind"] != "address_reuse"));
+    // The same address in another transaction is reuse.
+    let address = r.address_at(ScriptType::P2wpkh, 0);
+    let again = r.settled_exchange(&order, &address, &"ef".repeat(32), 1);
+    r.post_signed(&webhook_body("exchange.settled", &again, false).unwrap());
+    r.settle();
+    assert_eq!(r.exchange(&again.id)["reconciliation"], "reused");
+    let alert = r
+        .alerts()
+        .into_iter()
+        .find(|a| a["kind"] == "address_reuse")
+        .unwrap();
+    assert_eq!(alert["severity"], "critical");
+    assert_eq!(r.addresses(&order)[0]["status"], "reused");
+}
+
+#[test]
+fn an_amount_mismatch_is_recorded_as_a_warning() {
+    let r = rig(|_| {});
+    let order = r.create_order("eur", ScriptType::P2wpkh);
+    let address = r.address_at(ScriptType::P2wpkh, 1);
+    let mut e = r.settled_exchange(&order, &address, &"aa".repeat(32), 0);
+    e.fee = Some("2.50".parse().unwrap());
+    e.payout.as_mut().unwrap().amount = Some(Btc::from_sat(190_000));
+    r.post_signed(&webhook_body("exchange.settled", &e, false).unwrap());
+    r.settle();
+    let row = r.exchange(&e.id);
+    assert_eq!(row["reconciliation"], "matched");
+    let warnings = row["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("cost × fee rate")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.iter().any(|w| w.as_str().unwrap().contains("sat")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn the_bare_exchange_object_is_accepted() {
+    let r = rig(|o| o.bare_webhooks = true);
+    let order = r.create_order("eur", ScriptType::P2tr);
+    let e = r.pay(&order, "100.00");
+    r.sandbox.post("/sandbox/payouts", json!({}));
+    r.settle();
+    let row = r.exchange(&e.id);
+    assert_eq!(row["state"], "settled");
+    assert_eq!(row["reconciliation"], "matched");
+    let deliveries = r.store().deliveries(None).unwrap();
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d.event.as_deref() == Some("bare exchange"))
+    );
+}
+
+#[test]
+fn a_lost_settlement_is_recovered_by_sync() {
+    let r = rig(|_| {});
+    let order = r.create_order("eur", ScriptType::P2wpkh);
+    let e = r.pay(&order, "100.00");
+    r.sandbox.post(
+        "/sandbox/webhooks",
+        json!({"drop_next": 1, "drop_event": "exchange.settled"}),
+    );
+    r.sandbox.post("/sandbox/payouts", json!({}));
+    r.settle();
+    assert_eq!(
+        r.exchange(&e.id)["state"],
+        "executed",
+        "the settlement webhook was lost"
+    );
+    let mut cmd = tool(r.dir.path());
+    cmd.args(["sync", "--json"]);
+    let report = run_json(&mut cmd);
+    assert_eq!(report["exchanges_checked"], 1);
+    assert_eq!(report["exchanges_changed"], 1);
+    assert_eq!(report["orders_refreshed"], 1);
+    let row = r.exchange(&e.id);
+    assert_eq!(row["state"], "settled");
+    assert_eq!(row["reconciliation"], "matched");
+    // A refund reported after settlement is an alert, not an overwrite.
+    let mut refunded: Exchange =
+        serde_json::from_str(&r.store().exchange(&e.id).unwrap().unwrap().json).unwrap();
+    refunded.reason = Some(pocket_dca::pocket::ExchangeReason {
+        code: "other_risk_detected".into(),
+    });
+    r.post_signed(&webhook_body("exchange.refunded", &refunded, false).unwrap());
+    r.settle();
+    assert_eq!(r.exchange(&e.id)["state"], "settled");
+    assert!(
+        r.alerts()
+            .iter()
+            .any(|a| a["kind"] == "refund_after_settlement" && a["severity"] == "critical")
+    );
+}
+
+#[test]
+fn exchanges_of_unknown_orders_are_stored_and_flagged_and_fetch_imports_one() {
+    let r = rig(|_| {});
+    let mut e = r.settled_exchange(
+        &json!({"id": "00000000-0000-4000-8000-000000000000"}),
+        "tb1qexample",
+        &"bb".repeat(32),
+        0,
+    );
+    e.payout = None;
+    r.post_signed(&webhook_body("exchange.executed", &e, false).unwrap());
+    r.settle();
+    let row = r.exchange(&e.id);
+    assert_eq!(row["known_order"], false);
+    assert_eq!(row["reconciliation"], "unknown_order");
+    assert!(r.alerts().iter().any(|a| a["kind"] == "unknown_order"));
+    // `exchange fetch` applies an exchange by id, e.g. one whose webhooks were all lost.
+    let order = r.create_order("eur", ScriptType::P2wpkh);
+    r.sandbox.post("/sandbox/webhooks", json!({"drop_next": 5}));
+    let lost = r.pay(&order, "100.00");
+    r.settle();
+    assert!(r.exchanges().iter().all(|x| x["id"] != lost.id.as_str()));
+    let mut cmd = tool(r.dir.path());
+    cmd.args(["exchange", "fetch", &lost.id]);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("new exchange, executed"), "{out}");
+    assert_eq!(r.exchange(&lost.id)["state"], "executed");
+    // Acknowledging an alert takes it off the open list.
+    let id = r.alerts()[0]["id"].as_i64().unwrap();
+    let mut cmd = tool(r.dir.path());
+    cmd.args(["alerts", "ack", &id.to_string()]);
+    assert_eq!(run(&mut cmd).0, 0);
+    assert!(r.alerts().iter().all(|a| a["id"] != id));
+}

@@ -595,10 +595,16 @@ pub fn process_delivery(
     delivery: &DeliveryRow,
     now: DateTime<Utc>,
 ) -> Result<String, Error> {
+    store.transaction(|s| process_in(s, delivery, now))
+}
+
+/// Processes one delivery inside the caller's transaction, in a savepoint:
+/// a failure other than storage undoes its changes and keeps it unprocessed.
+fn process_in(store: &Store, delivery: &DeliveryRow, now: DateTime<Utc>) -> Result<String, Error> {
     let now_text = timestamp::format(&now);
     let (event, reason) = match parse_delivery(&delivery.body) {
         Ok(parsed) => {
-            let outcome = store.transaction(|s| {
+            let outcome = store.savepoint(|s| {
                 let applied = apply_in(s, &parsed.exchange, &parsed.json, now)?;
                 let event = parsed.event.as_deref().unwrap_or("bare exchange");
                 s.mark_delivery(
@@ -621,38 +627,47 @@ pub fn process_delivery(
         }
         Err(unparsable) => unparsable,
     };
-    store.transaction(|s| {
-        s.mark_delivery(delivery.id, "unprocessed", event.as_deref(), None, &reason, &now_text)?;
-        s.raise_alert(
-            &NewAlert {
-                kind: "unprocessed_webhook",
-                severity: Severity::Warning,
-                order_id: None,
-                exchange_id: None,
-                message: format!(
-                    "Webhook delivery {} could not be processed: {reason}. It is stored; `pocket-dca webhooks replay {}` tries again.",
-                    delivery.id, delivery.id
-                ),
-                dedup_key: Some(format!("unprocessed_webhook:{}", delivery.id)),
-            },
-            &now_text,
-        )?;
-        Ok("unprocessed".to_string())
-    })
+    store.mark_delivery(
+        delivery.id,
+        "unprocessed",
+        event.as_deref(),
+        None,
+        &reason,
+        &now_text,
+    )?;
+    store.raise_alert(
+        &NewAlert {
+            kind: "unprocessed_webhook",
+            severity: Severity::Warning,
+            order_id: None,
+            exchange_id: None,
+            message: format!(
+                "Webhook delivery {} could not be processed: {reason}. It is stored; `pocket-dca webhooks replay {}` tries again.",
+                delivery.id, delivery.id
+            ),
+            dedup_key: Some(format!("unprocessed_webhook:{}", delivery.id)),
+        },
+        &now_text,
+    )?;
+    Ok("unprocessed".to_string())
 }
 
-/// Processes every delivery waiting, oldest first; how many.
+/// Processes every delivery waiting, oldest first, a batch per transaction
+/// (one commit for many deliveries); how many.
 pub fn process_pending(store: &mut Store, now: DateTime<Utc>) -> Result<usize, Error> {
     let mut done = 0;
     loop {
-        let batch = store.pending_deliveries(100)?;
+        let batch = store.pending_deliveries(64)?;
         if batch.is_empty() {
             return Ok(done);
         }
-        for delivery in &batch {
-            process_delivery(store, delivery, now)?;
-            done += 1;
-        }
+        store.transaction(|s| {
+            for delivery in &batch {
+                process_in(s, delivery, now)?;
+            }
+            Ok::<_, Error>(())
+        })?;
+        done += batch.len();
     }
 }
 

@@ -129,17 +129,25 @@ pub(super) async fn run(ctx: &Context<'_>, args: Args) -> anyhow::Result<ExitCod
         .await
         .with_context(|| format!("while listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    println!(
-        "sandbox: http://{addr} (network {}, webhooks to {})",
-        crate::wallet::network_name(network),
-        args.webhook_url
-            .as_ref()
-            .map(|u| u.to_string())
-            .unwrap_or_else(|| "nowhere".into())
-    );
-    println!(
-        "set [pocket] base_url = \"http://{addr}\" and POCKET_CLIENT_ID to the client id; Ctrl-C stops"
-    );
+    {
+        use std::io::Write as _;
+        // A closed stdout must not stop the sandbox.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "sandbox: http://{addr} (network {}, webhooks to {})",
+            crate::wallet::network_name(network),
+            args.webhook_url
+                .as_ref()
+                .map(|u| u.to_string())
+                .unwrap_or_else(|| "nowhere".into())
+        );
+        let _ = writeln!(
+            out,
+            "set [pocket] base_url = \"http://{addr}\" and POCKET_CLIENT_ID to the client id; Ctrl-C stops"
+        );
+        let _ = out.flush();
+    }
     sandbox::serve(engine, listener, super::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }

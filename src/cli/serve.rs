@@ -22,9 +22,15 @@ pub struct Args {}
 pub(super) async fn run(ctx: &Context<'_>, _args: Args) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
     service::serve(&config, shutdown_signal(), |running| {
-        println!("webhooks: http://{}/webhooks/pocket", running.webhook_addr);
-        println!("dashboard: http://{}", running.dashboard_addr);
-        let _ = std::io::stdout().flush();
+        // A closed stdout (`serve | head -1`) must not stop the service.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "webhooks: http://{}/webhooks/pocket",
+            running.webhook_addr
+        );
+        let _ = writeln!(out, "dashboard: http://{}", running.dashboard_addr);
+        let _ = out.flush();
     })
     .await?;
     Ok(ExitCode::SUCCESS)

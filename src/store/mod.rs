@@ -142,7 +142,8 @@ impl Store {
             path: path.to_path_buf(),
             cause,
         })?;
-        configure(&conn).map_err(|e| classify(e, path))?;
+        let mut conn = conn;
+        configure(&mut conn).map_err(|e| classify(e, path))?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -174,6 +175,29 @@ impl Store {
             }
             Err(e) => {
                 let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs `f` inside a savepoint of the current transaction: its changes
+    /// are undone when it fails, the transaction goes on.
+    pub fn savepoint<T, E: From<Error>>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn
+            .execute_batch("SAVEPOINT step")
+            .map_err(|e| E::from(Error::from(e)))?;
+        match f(self) {
+            Ok(value) => {
+                self.conn
+                    .execute_batch("RELEASE step")
+                    .map_err(|e| E::from(Error::from(e)))?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK TO step; RELEASE step");
                 Err(e)
             }
         }
@@ -243,8 +267,21 @@ impl Store {
     }
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(Duration::from_secs(5))?;
+/// How long a writer waits for another connection's transaction, in 1 ms
+/// steps (SQLite's own handler backs off to 100 ms sleeps, which shows in the
+/// webhook path's tail latency).
+const BUSY_RETRIES: i32 = 10_000;
+
+fn busy(attempt: i32) -> bool {
+    if attempt >= BUSY_RETRIES {
+        return false;
+    }
+    std::thread::sleep(Duration::from_millis(1));
+    true
+}
+
+fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_handler(Some(busy))?;
     // journal_mode answers with the mode in effect; reading it also makes
     // SQLite read the header, so a file that is not a database fails here.
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;

@@ -1,0 +1,144 @@
+//! Never lose an acknowledged webhook: the real `serve` binary is killed with
+//! SIGKILL while signed deliveries stream in; after restart every delivery
+//! that was answered 2xx is in the database.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use pocket_dca::pocket::webhook;
+use pocket_dca::store::Store;
+
+const SECRET: &str = "crash-test-secret";
+
+fn config(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("pocket-dca.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[database]\npath = \"dca.sqlite3\"\n[bitcoin]\nnetwork = \"testnet\"\n[pocket]\nwebhook_secret = \"{SECRET}\"\n[server]\nwebhook_listen = \"127.0.0.1:0\"\ndashboard_listen = \"127.0.0.1:0\"\n[sync]\ninterval_minutes = 0\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Starts `serve` and reads the webhook URL it prints.
+fn serve(dir: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("pocket-dca"))
+        .args(["--config", config(dir).to_str().unwrap(), "serve"])
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines.next().expect("serve printed its URLs").unwrap();
+        if let Some(url) = line.strip_prefix("webhooks: ") {
+            break url.to_string();
+        }
+    };
+    (child, url)
+}
+
+#[test]
+fn no_acknowledged_delivery_is_lost_when_the_process_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = serve(dir.path());
+    let acked: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let runtime = common::runtime();
+    pocket_dca::pocket::install_crypto_provider();
+    let senders: Vec<_> = (0..16)
+        .map(|worker| {
+            let (url, acked, stop) = (url.clone(), acked.clone(), stop.clone());
+            runtime.spawn(async move {
+                let client = reqwest::Client::new();
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let correlation = format!("w{worker}-{n}");
+                    let body = format!(
+                        r#"{{"event": "exchange.executed", "payload": {{"exchange_id": "{correlation}", "order_id": "o", "cost": 100.00}}}}"#
+                    );
+                    let result = client
+                        .post(&url)
+                        .header("x-signature-256", webhook::sign(SECRET, body.as_bytes()))
+                        .header("x-correlation-id", &correlation)
+                        .body(body)
+                        .timeout(Duration::from_secs(5))
+                        .send()
+                        .await;
+                    match result {
+                        Ok(r) if r.status().is_success() => {
+                            acked.lock().unwrap().insert(correlation);
+                        }
+                        Ok(_) => {}
+                        Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                    }
+                }
+            })
+        })
+        .collect();
+    // Kill it while deliveries are streaming in.
+    let start = Instant::now();
+    while acked.lock().unwrap().len() < 400 && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::Relaxed);
+    for sender in senders {
+        runtime.block_on(sender).unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 400,
+        "only {} deliveries acknowledged",
+        acked.len()
+    );
+
+    // Every acknowledged delivery is stored.
+    let store = Store::open(&dir.path().join("dca.sqlite3")).unwrap();
+    let stored: HashSet<String> = store
+        .deliveries(None)
+        .unwrap()
+        .into_iter()
+        .filter_map(|d| d.correlation_id)
+        .collect();
+    let lost: Vec<&String> = acked.difference(&stored).collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged deliveries lost, e.g. {:?}",
+        lost.len(),
+        lost.first()
+    );
+    drop(store);
+
+    // After a restart the stored deliveries are processed.
+    let (mut child, _) = serve(dir.path());
+    let start = Instant::now();
+    loop {
+        let store = Store::open(&dir.path().join("dca.sqlite3")).unwrap();
+        if store.pending_deliveries(1).unwrap().is_empty() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "pending deliveries were not processed after restart"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

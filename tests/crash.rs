@@ -142,3 +142,42 @@ fn no_acknowledged_delivery_is_lost_when_the_process_is_killed() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn sigterm_stops_gracefully_with_everything_stored_and_processed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = serve(dir.path());
+    let runtime = common::runtime();
+    pocket_dca::pocket::install_crypto_provider();
+    let statuses = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut statuses = Vec::new();
+        for i in 0..20 {
+            let body = format!(r#"{{"event": "exchange.executed", "payload": {{"exchange_id": "t{i}", "order_id": "o"}}}}"#);
+            let response = client
+                .post(&url)
+                .header("x-signature-256", webhook::sign(SECRET, body.as_bytes()))
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            statuses.push(response.status().as_u16());
+        }
+        statuses
+    });
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "serve exited with {status}");
+    let store = Store::open(&dir.path().join("dca.sqlite3")).unwrap();
+    assert_eq!(store.delivery_count().unwrap(), 20);
+    assert!(
+        store.pending_deliveries(1).unwrap().is_empty(),
+        "processed before exit"
+    );
+    assert_eq!(store.exchanges(&Default::default()).unwrap().len(), 20);
+}

@@ -36,6 +36,9 @@ pub const DEFAULT_DASHBOARD_LISTEN: &str = "127.0.0.1:8471";
 pub const DEFAULT_REMINDER_TIMEZONE: &str = "Europe/Zurich";
 /// Local hour of the reminder e-mail on its day (0–23).
 pub const DEFAULT_REMINDER_HOUR: u8 = 9;
+/// Days after the reminder day without a purchase before the
+/// missed-standing-order alert.
+pub const DEFAULT_MISSED_AFTER_DAYS: u32 = 5;
 /// Minutes between two syncs with Pocket while `serve` runs.
 pub const DEFAULT_SYNC_INTERVAL_MINUTES: u32 = 30;
 
@@ -153,6 +156,7 @@ pub struct EmailConfig {
 pub struct RemindersConfig {
     pub timezone: Tz,
     pub hour: u8,
+    pub missed_after_days: u32,
 }
 
 /// One thing wrong in a config file.
@@ -301,6 +305,7 @@ struct RawEmail {
 struct RawReminders {
     timezone: Option<String>,
     hour: Option<i64>,
+    missed_after_days: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -550,6 +555,17 @@ impl Config {
             }
         };
 
+        let missed_after_days = match raw.reminders.missed_after_days {
+            None => DEFAULT_MISSED_AFTER_DAYS,
+            Some(d) if (1..=27).contains(&d) => d as u32,
+            Some(d) => {
+                problem(
+                    "reminders.missed_after_days",
+                    format!("{d} is not a number of days between 1 and 27"),
+                );
+                DEFAULT_MISSED_AFTER_DAYS
+            }
+        };
         let interval_minutes = match raw.sync.interval_minutes {
             None => DEFAULT_SYNC_INTERVAL_MINUTES,
             Some(m) if (0..=10_080).contains(&m) => m as u32,
@@ -597,7 +613,11 @@ impl Config {
                 smtp_password,
                 outbox_dir,
             },
-            reminders: RemindersConfig { timezone, hour },
+            reminders: RemindersConfig {
+                timezone,
+                hour,
+                missed_after_days,
+            },
             sync: SyncConfig { interval_minutes },
         })
     }
@@ -692,6 +712,10 @@ impl Config {
         );
         out.insert("reminders.timezone", self.reminders.timezone.name().into());
         out.insert("reminders.hour", self.reminders.hour.to_string());
+        out.insert(
+            "reminders.missed_after_days",
+            self.reminders.missed_after_days.to_string(),
+        );
         out.insert(
             "sync.interval_minutes",
             self.sync.interval_minutes.to_string(),

@@ -6,10 +6,12 @@
 pub mod cli;
 pub mod config;
 pub mod ledger;
+pub mod mail;
 pub mod orders;
 pub mod payment;
 pub mod pocket;
 pub mod reconcile;
+pub mod reminders;
 pub mod sandbox;
 pub mod scheduler;
 pub mod service;

@@ -1,5 +1,6 @@
 //! Scheduled work inside `serve`, on tokio-cron-scheduler: one UTC tick a
-//! minute that asks the domain code what is due (sync now; reminders next).
+//! minute that asks the domain code what is due (sync, reminders, missed
+//! orders, alert e-mails).
 //! A tick that finds nothing due does nothing, so daylight saving and a
 //! service that was down are handled by the domain code, not the cron table.
 
@@ -12,7 +13,9 @@ use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
 use crate::config::Config;
 use crate::ledger;
+use crate::mail::Mailer;
 use crate::pocket::{Client, RetryPolicy};
+use crate::reminders::{self, Settings};
 use crate::store::Store;
 
 /// Every minute at second 0 (six fields, seconds first).
@@ -24,6 +27,13 @@ pub async fn start(config: &Config) -> Result<JobScheduler, JobSchedulerError> {
     if let Some(job) = sync_job(config)? {
         scheduler.add(job).await?;
     }
+    let pass = ReminderPass::new(config);
+    scheduler
+        .add(Job::new_async(TICK, move |_, _| {
+            let pass = pass.clone();
+            Box::pin(async move { pass.run(Utc::now()).await })
+        })?)
+        .await?;
     scheduler.start().await?;
     Ok(scheduler)
 }
@@ -90,5 +100,63 @@ async fn run_sync(client: &Client, db: &std::path::Path) {
             );
         }
         Err(e) => tracing::error!(error = %e, "sync failed"),
+    }
+}
+
+/// One pass of the reminder work: missed orders, due reminders, alert e-mails.
+#[derive(Clone)]
+pub struct ReminderPass {
+    db: std::path::PathBuf,
+    settings: Settings,
+    mailer: Option<Arc<Mailer>>,
+    busy: Arc<Mutex<()>>,
+}
+
+impl ReminderPass {
+    pub fn new(config: &Config) -> ReminderPass {
+        let mailer = match Mailer::from_config(&config.email) {
+            Ok(mailer) => Some(Arc::new(mailer)),
+            Err(e) => {
+                tracing::warn!(error = %e, "reminders and alerts will not be e-mailed");
+                None
+            }
+        };
+        ReminderPass {
+            db: config.database.path.clone(),
+            settings: Settings::from_config(config),
+            mailer,
+            busy: Arc::default(),
+        }
+    }
+
+    /// Runs the pass for `now`; a pass still running makes this one return.
+    pub async fn run(&self, now: chrono::DateTime<Utc>) {
+        let Ok(_busy) = self.busy.try_lock() else {
+            return;
+        };
+        let mut store = match Store::open(&self.db) {
+            Ok(store) => store,
+            Err(e) => {
+                tracing::error!(error = %e, "reminders: cannot open the database");
+                return;
+            }
+        };
+        if let Err(e) = reminders::detect_missed_orders(&store, &self.settings, now) {
+            tracing::error!(error = %e, "missed-order check failed");
+        }
+        let Some(mailer) = &self.mailer else {
+            return;
+        };
+        match reminders::run_due(&mut store, mailer, &self.settings, now).await {
+            Ok(done) => {
+                for (order, period, outcome) in done {
+                    tracing::info!(%order, %period, ?outcome, "reminder");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "reminders failed"),
+        }
+        if let Err(e) = reminders::mail_alerts(&mut store, mailer, now).await {
+            tracing::error!(error = %e, "alert e-mails failed");
+        }
     }
 }

@@ -10,7 +10,9 @@ mod derive;
 mod exchange;
 mod exchanges;
 mod init;
+mod mail;
 mod order;
+mod remind;
 mod sandbox;
 mod serve;
 mod sync;
@@ -76,6 +78,12 @@ enum Command {
     Exchanges(exchanges::Args),
     Alerts(alerts::Args),
     Webhooks(webhooks::Args),
+    /// Monthly payment reminders.
+    #[command(subcommand)]
+    Remind(remind::Command),
+    /// E-mail setup.
+    #[command(subcommand)]
+    Mail(mail::Command),
     Sandbox(sandbox::Args),
 }
 
@@ -113,6 +121,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Exchanges(args) => exchanges::run(&ctx, args),
         Command::Alerts(args) => alerts::run(&ctx, args),
         Command::Webhooks(args) => webhooks::run(&ctx, args),
+        Command::Remind(command) => remind::run(&ctx, command).await,
+        Command::Mail(command) => mail::run(&ctx, command).await,
         Command::Sandbox(args) => sandbox::run(&ctx, args).await,
     }
 }

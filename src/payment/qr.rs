@@ -148,6 +148,31 @@ impl QrImage {
     }
 }
 
+impl QrImage {
+    /// A greyscale PNG at `scale` pixels per module, quiet zone included.
+    pub fn to_png(&self, scale: usize) -> Result<Vec<u8>, Error> {
+        let (side, pixels) = self.raster(scale.max(1));
+        let bytes: Vec<u8> = pixels
+            .iter()
+            .map(|dark| if *dark { 0 } else { 255 })
+            .collect();
+        let mut out = Vec::new();
+        {
+            let side = u32::try_from(side).map_err(|e| Error::Qr(e.to_string()))?;
+            let mut encoder = png::Encoder::new(&mut out, side, side);
+            encoder.set_color(png::ColorType::Grayscale);
+            encoder.set_depth(png::BitDepth::Eight);
+            let mut writer = encoder
+                .write_header()
+                .map_err(|e| Error::Qr(e.to_string()))?;
+            writer
+                .write_image_data(&bytes)
+                .map_err(|e| Error::Qr(e.to_string()))?;
+        }
+        Ok(out)
+    }
+}
+
 /// Renders a payload for a terminal, two modules per character cell, light
 /// modules drawn as blocks (for the usual light-on-dark terminal).
 pub fn render_terminal(image: &QrImage) -> String {

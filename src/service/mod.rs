@@ -100,6 +100,10 @@ pub async fn start(config: &Config) -> Result<Running, Error> {
     let mut scheduler = scheduler::start(config)
         .await
         .map_err(|e| Error::Scheduler(e.to_string()))?;
+    // A reminder missed while the service was down goes out now, not at the
+    // next tick.
+    let catch_up = scheduler::ReminderPass::new(config);
+    tokio::spawn(async move { catch_up.run(chrono::Utc::now()).await });
 
     let (stop, stopped) = watch::channel(false);
     let until = |mut rx: watch::Receiver<bool>| async move {

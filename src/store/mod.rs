@@ -7,11 +7,13 @@ mod alerts;
 mod deliveries;
 mod exchanges;
 mod orders;
+mod reminders;
 
 pub use alerts::{AlertRow, NewAlert, Severity};
 pub use deliveries::{DeliveryRow, NewDelivery};
 pub use exchanges::{ExchangeFilter, ExchangeRow, PayoutRow};
 pub use orders::AddressRow;
+pub use reminders::ReminderRow;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -38,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "exchanges",
         sql: include_str!("../../migrations/0002_exchanges.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "reminders",
+        sql: include_str!("../../migrations/0003_reminders.sql"),
     },
 ];
 

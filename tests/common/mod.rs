@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod smtp;
+
 use std::path::PathBuf;
 
 /// The folder of test data in this repository.

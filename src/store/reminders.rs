@@ -1,0 +1,196 @@
+//! Queries on reminders (one per order and month) and on alerts to e-mail.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{AlertRow, Error, Store};
+
+/// A reminder and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReminderRow {
+    pub order_id: String,
+    pub period: String,
+    pub due_at: String,
+    /// pending, failing, sent or skipped.
+    pub status: String,
+    pub attempts: u32,
+    pub next_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<String>,
+    pub recipients: Vec<String>,
+    pub trigger: String,
+    pub note: Option<String>,
+}
+
+const COLUMNS: &str = "order_id, period, due_at, status, attempts, next_attempt_at, last_error, sent_at, recipients, trigger, note";
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<ReminderRow> {
+    let recipients: String = r.get(8)?;
+    Ok(ReminderRow {
+        order_id: r.get(0)?,
+        period: r.get(1)?,
+        due_at: r.get(2)?,
+        status: r.get(3)?,
+        attempts: r.get(4)?,
+        next_attempt_at: r.get(5)?,
+        last_error: r.get(6)?,
+        sent_at: r.get(7)?,
+        recipients: serde_json::from_str(&recipients).unwrap_or_default(),
+        trigger: r.get(9)?,
+        note: r.get(10)?,
+    })
+}
+
+impl Store {
+    pub fn reminder(&self, order_id: &str, period: &str) -> Result<Option<ReminderRow>, Error> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM reminders WHERE order_id = ?1 AND period = ?2"),
+                params![order_id, period],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    /// Every reminder, newest month first.
+    pub fn reminders(&self) -> Result<Vec<ReminderRow>, Error> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM reminders ORDER BY period DESC, due_at DESC, order_id"
+        ))?;
+        let rows = stmt.query_map([], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records that a reminder was accepted by the mail server.
+    #[allow(clippy::too_many_arguments)]
+    pub fn reminder_sent(
+        &self,
+        order_id: &str,
+        period: &str,
+        due_at: &str,
+        recipients: &[String],
+        result: &str,
+        trigger: &str,
+        now: &str,
+    ) -> Result<(), Error> {
+        self.conn.execute(
+            "INSERT INTO reminders (order_id, period, due_at, status, attempts, sent_at, recipients, message_id, trigger)
+             VALUES (?1, ?2, ?3, 'sent', 1, ?4, ?5, ?6, ?7)
+             ON CONFLICT (order_id, period) DO UPDATE SET status = 'sent', attempts = attempts + 1,
+               sent_at = excluded.sent_at, recipients = excluded.recipients, message_id = excluded.message_id,
+               trigger = excluded.trigger, last_error = NULL, next_attempt_at = NULL, note = NULL",
+            params![
+                order_id,
+                period,
+                due_at,
+                now,
+                serde_json::to_string(recipients).map_err(|e| Error::Encode(e.to_string()))?,
+                result,
+                trigger
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Records a failed attempt and when to try again.
+    pub fn reminder_failed(
+        &self,
+        order_id: &str,
+        period: &str,
+        due_at: &str,
+        error: &str,
+        next_attempt_at: &str,
+        trigger: &str,
+    ) -> Result<u32, Error> {
+        self.conn.execute(
+            "INSERT INTO reminders (order_id, period, due_at, status, attempts, next_attempt_at, last_error, trigger)
+             VALUES (?1, ?2, ?3, 'failing', 1, ?4, ?5, ?6)
+             ON CONFLICT (order_id, period) DO UPDATE SET
+               status = CASE WHEN status = 'sent' THEN 'sent' ELSE 'failing' END,
+               attempts = attempts + 1, next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error",
+            params![order_id, period, due_at, next_attempt_at, error, trigger],
+        )?;
+        Ok(self.conn.query_row(
+            "SELECT attempts FROM reminders WHERE order_id = ?1 AND period = ?2",
+            params![order_id, period],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Records that no reminder is needed this month, and why.
+    pub fn reminder_skipped(
+        &self,
+        order_id: &str,
+        period: &str,
+        due_at: &str,
+        note: &str,
+    ) -> Result<(), Error> {
+        self.conn.execute(
+            "INSERT INTO reminders (order_id, period, due_at, status, note) VALUES (?1, ?2, ?3, 'skipped', ?4)
+             ON CONFLICT (order_id, period) DO NOTHING",
+            params![order_id, period, due_at, note],
+        )?;
+        Ok(())
+    }
+
+    /// Exchanges of an order first seen or executed in `[from, to)` that are
+    /// not refunded (timestamps in the stored ISO-8601 UTC form).
+    pub fn exchange_ids_between(
+        &self,
+        order_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<String>, Error> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id FROM exchanges WHERE order_id = ?1 AND state <> 'refunded'
+               AND coalesce(executed_on, first_seen_at) >= ?2 AND coalesce(executed_on, first_seen_at) < ?3
+             ORDER BY coalesce(executed_on, first_seen_at)",
+        )?;
+        let rows = stmt.query_map(params![order_id, from, to], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Alerts of the given kinds not e-mailed yet (nor acknowledged), oldest first.
+    pub fn alerts_to_email(
+        &self,
+        kinds: &[&str],
+        max_attempts: u32,
+    ) -> Result<Vec<AlertRow>, Error> {
+        let kinds = serde_json::to_string(kinds).map_err(|e| Error::Encode(e.to_string()))?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, kind, severity, order_id, exchange_id, message, created_at, acknowledged FROM alerts
+             WHERE emailed_at IS NULL AND acknowledged = 0 AND email_attempts < ?2
+               AND kind IN (SELECT value FROM json_each(?1))
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![kinds, max_attempts], |r| {
+            Ok(AlertRow {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                severity: r.get(2)?,
+                order_id: r.get(3)?,
+                exchange_id: r.get(4)?,
+                message: r.get(5)?,
+                created_at: r.get(6)?,
+                acknowledged: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn alert_emailed(&self, id: i64, now: &str) -> Result<(), Error> {
+        self.conn.execute(
+            "UPDATE alerts SET emailed_at = ?2, email_attempts = email_attempts + 1, email_error = NULL WHERE id = ?1",
+            params![id, now],
+        )?;
+        Ok(())
+    }
+
+    pub fn alert_email_failed(&self, id: i64, error: &str) -> Result<(), Error> {
+        self.conn.execute(
+            "UPDATE alerts SET email_attempts = email_attempts + 1, email_error = ?2 WHERE id = ?1",
+            params![id, error],
+        )?;
+        Ok(())
+    }
+}

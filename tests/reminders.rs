@@ -1,0 +1,544 @@
+//! Reminders through a real SMTP conversation on 127.0.0.1: the MIME message
+//! is parsed, the QR image decoded with a decoder independent of the encoder,
+//! and its EPC / Swiss QR-bill fields compared with the order's. Time is an
+//! input: the exactly-once rules are driven with chosen instants.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use chrono::{DateTime, Duration, Utc};
+use common::smtp::SmtpSink;
+use common::{TestSandbox, run, run_json, tool};
+use mail_parser::MimeHeaders;
+use pocket_dca::config::{Config, ProcessEnv};
+use pocket_dca::mail::Mailer;
+use pocket_dca::payment::{CreditorReference, Iban, parse_epc, parse_swiss};
+use pocket_dca::reminders::{self, Outcome, Period, Settings};
+use pocket_dca::sandbox::Options;
+use pocket_dca::store::Store;
+use pocket_dca::wallet::sign::HotWallet;
+use pocket_dca::wallet::{Network, ScriptType};
+use serde_json::{Value, json};
+
+const CLIENT: &str = "reminder-test";
+const IBAN: &str = "DE75512108001245126199";
+
+struct World {
+    sandbox: TestSandbox,
+    smtp: SmtpSink,
+    dir: tempfile::TempDir,
+    wallet: HotWallet,
+}
+
+fn world() -> World {
+    world_with("")
+}
+
+fn world_with(extra_email: &str) -> World {
+    let runtime = common::runtime();
+    let smtp = SmtpSink::start(&runtime);
+    let sandbox = TestSandbox::start_on(runtime, Options::new(CLIENT, Network::Testnet));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pocket-dca.toml"),
+        format!(
+            "[database]\npath = \"dca.sqlite3\"\n[bitcoin]\nnetwork = \"testnet\"\n[pocket]\nbase_url = \"{}\"\nclient_id = \"{CLIENT}\"\n[email]\nfrom = \"pocket-dca <dca@example.com>\"\nto = \"me@example.com\"\nsmtp_url = \"{}\"\n{extra_email}[reminders]\ntimezone = \"Europe/Zurich\"\nhour = 9\n[sync]\ninterval_minutes = 0\n",
+            sandbox.base_url(),
+            smtp.url()
+        ),
+    )
+    .unwrap();
+    World {
+        sandbox,
+        smtp,
+        dir,
+        wallet: HotWallet::from_seed(&[21u8; 32], Network::Testnet).unwrap(),
+    }
+}
+
+impl World {
+    fn create_order(&self, currency: &str, script_type: ScriptType, day: &str) -> Value {
+        let descriptor = self.wallet.account_descriptor(script_type).unwrap();
+        let path = "0/0";
+        let mut cmd = tool(self.dir.path());
+        cmd.args([
+            "order",
+            "challenge",
+            "--key",
+            &descriptor,
+            "--path",
+            path,
+            "--json",
+        ]);
+        let challenge = run_json(&mut cmd);
+        let message = challenge["message"].as_str().unwrap();
+        let signature = self
+            .wallet
+            .sign(script_type, &path.parse().unwrap(), message)
+            .unwrap();
+        let mut cmd = tool(self.dir.path());
+        cmd.args([
+            "order",
+            "create",
+            "--key",
+            &descriptor,
+            "--path",
+            path,
+            "--currency",
+            currency,
+            "--iban",
+            IBAN,
+            "--fee-rate",
+            "0.015",
+            "--amount",
+            "100",
+            "--day",
+            day,
+            "--label",
+            "stack",
+            "--challenge",
+            challenge["challenge_id"].as_str().unwrap(),
+            "--signature",
+            &signature,
+            "--json",
+        ]);
+        run_json(&mut cmd)
+    }
+
+    fn config(&self) -> Config {
+        Config::load(&self.dir.path().join("pocket-dca.toml"), &ProcessEnv).unwrap()
+    }
+
+    fn store(&self) -> Store {
+        Store::open(&self.dir.path().join("dca.sqlite3")).unwrap()
+    }
+
+    fn settings(&self) -> Settings {
+        Settings::from_config(&self.config())
+    }
+
+    fn run_due(&self, now: DateTime<Utc>) -> Vec<(String, Period, Outcome)> {
+        let mailer = Mailer::from_config(&self.config().email).unwrap();
+        let mut store = self.store();
+        self.sandbox
+            .runtime
+            .block_on(reminders::run_due(
+                &mut store,
+                &mailer,
+                &self.settings(),
+                now,
+            ))
+            .unwrap()
+    }
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+/// The parts of a received e-mail.
+struct Parsed {
+    subject: String,
+    text: String,
+    html: String,
+    png: Option<(String, Vec<u8>)>,
+    multipart: String,
+}
+
+fn parse(data: &[u8]) -> Parsed {
+    let message = mail_parser::MessageParser::default().parse(data).unwrap();
+    let png = message.parts.iter().find_map(|part| {
+        let ct = part.content_type()?;
+        (ct.ctype() == "image" && ct.subtype() == Some("png")).then(|| {
+            (
+                part.content_id().unwrap_or("").to_string(),
+                part.contents().to_vec(),
+            )
+        })
+    });
+    let root = message.parts[0].content_type().unwrap();
+    Parsed {
+        subject: message.subject().unwrap().to_string(),
+        text: message.body_text(0).unwrap().to_string(),
+        html: message.body_html(0).unwrap().to_string(),
+        png,
+        multipart: format!("{}/{}", root.ctype(), root.subtype().unwrap_or("")),
+    }
+}
+
+/// Decodes the QR code in a PNG with rqrr (not the encoder's library).
+fn decode_qr(png_bytes: &[u8]) -> String {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let (w, h) = (info.width as usize, info.height as usize);
+    assert_eq!(info.color_type, png::ColorType::Grayscale);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| buf[y * w + x]);
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the image");
+    let (_meta, content) = grids[0].decode().unwrap();
+    content
+}
+
+#[test]
+fn eur_reminder_carries_an_epc_code_with_the_orders_details() {
+    let w = world();
+    let order = w.create_order("eur", ScriptType::P2wpkh, "1");
+    let pm = &order["payment_method"];
+    let mut cmd = tool(w.dir.path());
+    cmd.args([
+        "remind",
+        "send",
+        order["id"].as_str().unwrap(),
+        "--period",
+        "2026-12",
+    ]);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("me@example.com"), "{out}");
+    let mails = w.smtp.mails();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, ["me@example.com"]);
+    let mail = parse(&mails[0].data);
+    let reference = CreditorReference::parse(pm["creditor_reference"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        mail.subject,
+        format!(
+            "Bitcoin purchase December 2026: transfer EUR 100.00, reference {}",
+            reference.formatted()
+        )
+    );
+    assert_eq!(mail.multipart, "multipart/alternative");
+    // The text part: the same reference and amount, the IBAN by fours.
+    assert!(mail.text.contains(&reference.formatted()), "{}", mail.text);
+    assert!(mail.text.contains("EUR 100.00"));
+    assert!(mail.text.contains("CH94 0077 8214 7683 0200 2"));
+    assert!(
+        mail.text.contains("DE75 5121 0800 1245 1261 99"),
+        "the account to pay from"
+    );
+    assert!(mail.text.contains("index 0"), "the expected address index");
+    // The HTML refers to the inline image.
+    let (cid, png_bytes) = mail.png.expect("an inline PNG");
+    assert_eq!(cid, "payment-qr");
+    assert!(mail.html.contains("cid:payment-qr"));
+    // The QR code, decoded independently, carries the order's details.
+    let epc = parse_epc(&decode_qr(&png_bytes)).unwrap();
+    assert_eq!(epc.version, "002");
+    assert_eq!(epc.character_set, "1");
+    assert_eq!(epc.iban, pm["creditor_iban"].as_str().unwrap());
+    assert_eq!(epc.bic, pm["creditor_bank_bic"].as_str().unwrap());
+    assert_eq!(epc.name, pm["creditor_name"].as_str().unwrap());
+    assert_eq!(epc.currency, "EUR");
+    assert_eq!(epc.amount, "100.00");
+    assert_eq!(epc.structured_reference, reference.as_str());
+    assert!(epc.unstructured_remittance.is_empty());
+    // Recorded as sent by hand.
+    let mut cmd = tool(w.dir.path());
+    cmd.args(["remind", "list", "--json"]);
+    let list = run_json(&mut cmd);
+    let row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["period"] == "2026-12")
+        .unwrap();
+    assert_eq!(row["status"], "sent");
+    assert_eq!(row["trigger"], "manual");
+}
+
+#[test]
+fn chf_reminder_carries_a_swiss_qr_bill_with_the_orders_details() {
+    let w = world();
+    let order = w.create_order("chf", ScriptType::P2tr, "last");
+    let pm = &order["payment_method"];
+    let mut cmd = tool(w.dir.path());
+    cmd.args([
+        "remind",
+        "send",
+        &order["id"].as_str().unwrap()[..8],
+        "--period",
+        "2027-02",
+    ]);
+    assert_eq!(run(&mut cmd).0, 0);
+    let mail = parse(&w.smtp.mails()[0].data);
+    assert!(
+        mail.subject
+            .starts_with("Bitcoin purchase February 2027: transfer CHF 100.00")
+    );
+    let bill = parse_swiss(&decode_qr(&mail.png.unwrap().1)).unwrap();
+    assert_eq!(
+        bill.account,
+        Iban::parse(pm["creditor_iban"].as_str().unwrap()).unwrap()
+    );
+    assert_eq!(bill.creditor.address_type, "S");
+    assert_eq!(bill.creditor.name, pm["creditor_name"].as_str().unwrap());
+    assert_eq!(bill.creditor.street_or_line1, "Industriestrasse");
+    assert_eq!(bill.creditor.building_number_or_line2, "33");
+    assert_eq!(
+        bill.creditor.postal_code,
+        pm["creditor_postal_code"].as_str().unwrap()
+    );
+    assert_eq!(bill.creditor.town, pm["creditor_town"].as_str().unwrap());
+    assert_eq!(bill.creditor.country, "CH");
+    assert_eq!(bill.amount.unwrap().to_string(), "100.00");
+    assert_eq!(bill.currency, "CHF");
+    assert_eq!(bill.reference.type_code(), "SCOR");
+    assert_eq!(
+        bill.reference.text(),
+        pm["creditor_reference"].as_str().unwrap()
+    );
+    assert!(bill.debtor.is_none());
+    assert!(mail.text.contains("CHF 100.00"));
+}
+
+#[test]
+fn a_reminder_is_sent_once_even_when_smtp_fails_and_the_service_restarts() {
+    let w = world();
+    let order = w.create_order("eur", ScriptType::P2wpkh, "1");
+    let id = order["id"].as_str().unwrap().to_string();
+    // 09:00 Europe/Zurich on 1 December 2026 is 08:00 UTC.
+    let due = at("2026-12-01T08:00:00Z");
+    assert!(
+        w.run_due(due - Duration::minutes(1)).is_empty(),
+        "not due yet"
+    );
+    // SMTP refuses at the due time: recorded as failing, retried later.
+    w.smtp.refuse(true);
+    let first = w.run_due(due);
+    assert!(
+        matches!(&first[0].2, Outcome::Failed(e) if e.contains("451")),
+        "{first:?}"
+    );
+    let row = w.store().reminder(&id, "2026-12").unwrap().unwrap();
+    assert_eq!(row.status, "failing");
+    assert_eq!(row.attempts, 1);
+    assert!(
+        w.run_due(due + Duration::seconds(30)).is_empty(),
+        "backoff: not yet"
+    );
+    // The server is back: sent once.
+    w.smtp.refuse(false);
+    let sent = w.run_due(due + Duration::minutes(2));
+    assert!(matches!(&sent[0].2, Outcome::Sent { .. }), "{sent:?}");
+    assert_eq!(w.smtp.mails().len(), 1);
+    // Later ticks and a restart (a fresh connection) send nothing more.
+    assert!(w.run_due(due + Duration::minutes(3)).is_empty());
+    assert!(w.run_due(due + Duration::days(3)).is_empty());
+    assert_eq!(w.smtp.mails().len(), 1);
+    let row = w.store().reminder(&id, "2026-12").unwrap().unwrap();
+    assert_eq!(row.status, "sent");
+    assert_eq!(row.attempts, 2);
+    // The failure raised an alert that is e-mailed once.
+    let mailer = Mailer::from_config(&w.config().email).unwrap();
+    let mut store = w.store();
+    let mailed = w
+        .sandbox
+        .runtime
+        .block_on(reminders::mail_alerts(
+            &mut store,
+            &mailer,
+            due + Duration::minutes(4),
+        ))
+        .unwrap();
+    assert_eq!(mailed, 1);
+    let again = w
+        .sandbox
+        .runtime
+        .block_on(reminders::mail_alerts(
+            &mut store,
+            &mailer,
+            due + Duration::minutes(5),
+        ))
+        .unwrap();
+    assert_eq!(again, 0);
+    assert!(
+        parse(&w.smtp.mails()[1].data)
+            .subject
+            .contains("could not be sent")
+    );
+}
+
+#[test]
+fn a_reminder_missed_while_down_goes_out_once_within_its_month_only() {
+    let w = world();
+    let order = w.create_order("eur", ScriptType::P2wpkh, "1");
+    let id = order["id"].as_str().unwrap();
+    // Down from before the due time to a day later: sent on start, once.
+    let later = at("2026-12-02T10:00:00Z");
+    assert_eq!(w.run_due(later).len(), 1);
+    assert!(w.run_due(later + Duration::minutes(1)).is_empty());
+    assert_eq!(w.smtp.mails().len(), 1);
+    // January's reminder, missed entirely, is not sent in February.
+    let february = at("2027-02-01T07:30:00Z"); // 08:30 local: before February's due time
+    assert!(w.run_due(february).is_empty());
+    assert!(w.store().reminder(id, "2027-01").unwrap().is_none());
+    assert_eq!(w.smtp.mails().len(), 1);
+}
+
+#[test]
+fn paused_orders_and_orders_whose_purchase_arrived_get_no_reminder() {
+    let w = world();
+    let paused = w.create_order("eur", ScriptType::P2wpkh, "1");
+    let mut cmd = tool(w.dir.path());
+    cmd.args(["order", "pause", paused["id"].as_str().unwrap()]);
+    assert_eq!(run(&mut cmd).0, 0);
+    let paid = w.create_order("chf", ScriptType::P2tr, "1");
+    // A purchase for December arrives before the reminder day.
+    w.sandbox
+        .post("/sandbox/clock", json!({"now": "2026-12-01T06:00:00Z"}));
+    let exchange = w.sandbox.post(
+        "/sandbox/payments",
+        json!({"reference": paid["payment_method"]["creditor_reference"], "amount": 100, "currency": "chf", "debitor_iban": IBAN}),
+    );
+    let mut store = w.store();
+    let fetched: pocket_dca::pocket::Exchange = serde_json::from_value(exchange.clone()).unwrap();
+    pocket_dca::ledger::apply(
+        &mut store,
+        &fetched,
+        &exchange.to_string(),
+        at("2026-12-01T06:00:01Z"),
+    )
+    .unwrap();
+    let done = w.run_due(at("2026-12-01T08:00:00Z"));
+    assert_eq!(done.len(), 1);
+    assert!(matches!(&done[0].2, Outcome::Skipped(_)));
+    assert!(w.smtp.mails().is_empty());
+    let row = w
+        .store()
+        .reminder(paid["id"].as_str().unwrap(), "2026-12")
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, "skipped");
+    assert!(
+        w.store()
+            .reminder(paused["id"].as_str().unwrap(), "2026-12")
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn a_missed_standing_order_raises_an_alert_that_is_e_mailed() {
+    let w = world();
+    let order = w.create_order("eur", ScriptType::P2wpkh, "1");
+    let settings = w.settings();
+    let store = w.store();
+    // Four days after the reminder day: not yet.
+    assert_eq!(
+        reminders::detect_missed_orders(&store, &settings, at("2026-12-05T09:00:00Z")).unwrap(),
+        0
+    );
+    // Five days after, no exchange: one alert, raised once.
+    assert_eq!(
+        reminders::detect_missed_orders(&store, &settings, at("2026-12-06T09:00:00Z")).unwrap(),
+        1
+    );
+    assert_eq!(
+        reminders::detect_missed_orders(&store, &settings, at("2026-12-07T09:00:00Z")).unwrap(),
+        0
+    );
+    let alert = store
+        .alerts(false)
+        .unwrap()
+        .into_iter()
+        .find(|a| a.kind == "missed_order")
+        .unwrap();
+    assert_eq!(alert.order_id.as_deref(), order["id"].as_str());
+    let mailer = Mailer::from_config(&w.config().email).unwrap();
+    let mut store = w.store();
+    w.sandbox
+        .runtime
+        .block_on(reminders::mail_alerts(
+            &mut store,
+            &mailer,
+            at("2026-12-06T09:01:00Z"),
+        ))
+        .unwrap();
+    let mail = parse(&w.smtp.mails()[0].data);
+    assert_eq!(mail.subject, "[pocket-dca] No purchase arrived this month");
+    assert!(mail.text.contains("December 2026"), "{}", mail.text);
+}
+
+#[test]
+fn the_outbox_receives_eml_files_instead_of_smtp() {
+    let w = world_with("outbox_dir = \"outbox\"\n");
+    let order = w.create_order("eur", ScriptType::P2wpkh, "15");
+    let mut cmd = tool(w.dir.path());
+    cmd.args(["remind", "send", order["id"].as_str().unwrap()]);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("outbox"), "{out}");
+    assert!(w.smtp.mails().is_empty());
+    let files: Vec<_> = std::fs::read_dir(w.dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert!(files[0].extension().unwrap() == "eml");
+    let mail = parse(&std::fs::read(&files[0]).unwrap());
+    assert!(mail.subject.contains("transfer EUR 100.00"));
+
+    // A preview is written without sending or recording anything.
+    let html = w.dir.path().join("preview.html");
+    let mut cmd = tool(w.dir.path());
+    cmd.args([
+        "remind",
+        "preview",
+        order["id"].as_str().unwrap(),
+        "--period",
+        "2027-01",
+        "--out",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(run(&mut cmd).0, 0);
+    let text = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        text.contains("data:image/png;base64,"),
+        "the QR code is embedded"
+    );
+    assert!(
+        w.store()
+            .reminder(order["id"].as_str().unwrap(), "2027-01")
+            .unwrap()
+            .is_none()
+    );
+    // `mail test` goes through the same transport.
+    let mut cmd = tool(w.dir.path());
+    cmd.args(["mail", "test", "other@example.com"]);
+    assert_eq!(run(&mut cmd).0, 0);
+    assert_eq!(
+        std::fs::read_dir(w.dir.path().join("outbox"))
+            .unwrap()
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn mail_test_over_smtp_and_a_clear_error_when_the_server_is_unreachable() {
+    let w = world();
+    let mut cmd = tool(w.dir.path());
+    cmd.args(["mail", "test", "other@example.com"]);
+    let (code, _, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    let mails = w.smtp.mails();
+    assert_eq!(mails[0].to, ["other@example.com"]);
+    assert_eq!(parse(&mails[0].data).subject, "pocket-dca test e-mail");
+    // Nothing listens on port 9: one line that says so.
+    let config = w.dir.path().join("pocket-dca.toml");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(&w.smtp.url(), "smtp://127.0.0.1:9");
+    std::fs::write(&config, text).unwrap();
+    let mut cmd = tool(w.dir.path());
+    cmd.args(["mail", "test", "other@example.com"]);
+    let (code, _, err) = run(&mut cmd);
+    assert_ne!(code, 0);
+    assert!(
+        err.starts_with("error: while sending the test e-mail"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

@@ -172,6 +172,14 @@ pub fn apply_in(
     };
     store.save_exchange(&row)?;
     raise_state_alerts(store, exchange, observed, order.as_ref(), &now_text)?;
+    if let Transition::Advance {
+        from: State::Interrupted,
+        ..
+    } = transition
+    {
+        // The user acted: the interruption is over.
+        store.resolve_alert(&format!("interrupted:{}", exchange.id), &now_text)?;
+    }
 
     let summary = match transition {
         Transition::New(state) => format!("new exchange, {state}"),

@@ -5,11 +5,14 @@
 
 pub mod cli;
 pub mod config;
+pub mod demo;
+pub mod export;
 pub mod ledger;
 pub mod mail;
 pub mod orders;
 pub mod payment;
 pub mod pocket;
+pub mod portfolio;
 pub mod reconcile;
 pub mod reminders;
 pub mod sandbox;

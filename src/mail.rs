@@ -130,7 +130,7 @@ fn write_outbox(dir: &std::path::Path, message: &Message) -> Result<String, Erro
         .get_raw("Subject")
         .unwrap_or_default()
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == ' ')
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '-'))
         .take(60)
         .collect::<String>()
         .trim()

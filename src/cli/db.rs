@@ -40,3 +40,45 @@ pub(super) fn status(ctx: &Context, args: StatusArgs) -> anyhow::Result<ExitCode
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Copy the database to FILE while the service keeps running.
+///
+/// Uses SQLite's online backup, a few pages at a time, and checks the copy's
+/// integrity. Restore by stopping the service and putting the copy in place
+/// of [database] path.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  pocket-dca db backup /var/backups/pocket-dca-$(date +%F).sqlite3"
+)]
+pub struct BackupArgs {
+    /// Where to write the copy (must not exist yet)
+    file: std::path::PathBuf,
+}
+
+pub(super) fn backup(ctx: &Context, args: BackupArgs) -> anyhow::Result<ExitCode> {
+    use anyhow::Context as _;
+    if args.file.exists() {
+        anyhow::bail!(
+            "{} exists already; give a new file name",
+            args.file.display()
+        );
+    }
+    let (_config, store) = ctx.store()?;
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} pages")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    store
+        .backup(&args.file, |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .with_context(|| format!("while backing up to {}", args.file.display()))?;
+    bar.finish_and_clear();
+    println!(
+        "backed up {} to {}",
+        store.path().display(),
+        args.file.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

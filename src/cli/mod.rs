@@ -4,11 +4,15 @@
 
 mod addresses;
 mod alerts;
+mod completions;
 mod config_check;
 mod db;
+mod demo;
 mod derive;
 mod exchange;
 mod exchanges;
+mod export;
+mod hash_password;
 mod init;
 mod mail;
 mod order;
@@ -34,6 +38,7 @@ expected addresses, payment reminders and webhook reconciliation, in one binary 
 
 const EXAMPLES: &str = "\
 Examples:
+  pocket-dca demo                      the whole tool on this machine: sandbox, service, a year of purchases
   pocket-dca init                      write pocket-dca.toml and create the database
   pocket-dca config check              validate the config and show what is in effect
   pocket-dca derive zpub6rFR7y4Q2AijBE…  print the first 10 receive addresses of a key
@@ -61,7 +66,7 @@ enum Command {
     /// Check the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Inspect the database.
+    /// Inspect and back up the database.
     #[command(subcommand)]
     Db(DbCommand),
     Derive(derive::Args),
@@ -84,6 +89,12 @@ enum Command {
     /// E-mail setup.
     #[command(subcommand)]
     Mail(mail::Command),
+    /// Export exchanges (CSV) and wallet labels (BIP-329).
+    #[command(subcommand)]
+    Export(export::Command),
+    HashPassword(hash_password::Args),
+    Completions(completions::Args),
+    Demo(demo::Args),
     Sandbox(sandbox::Args),
 }
 
@@ -95,6 +106,7 @@ enum ConfigCommand {
 #[derive(Debug, Subcommand)]
 enum DbCommand {
     Status(db::StatusArgs),
+    Backup(db::BackupArgs),
 }
 
 /// Runs a parsed command line; errors are printed by `main` as one line.
@@ -111,6 +123,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(&ctx, args),
         Command::Config(ConfigCommand::Check(args)) => config_check::run(&ctx, args),
         Command::Db(DbCommand::Status(args)) => db::status(&ctx, args),
+        Command::Db(DbCommand::Backup(args)) => db::backup(&ctx, args),
         Command::Derive(args) => derive::run(&ctx, args),
         Command::VerifyMessage(args) => verify_message::run(&ctx, args),
         Command::Order(command) => order::run(&ctx, command).await,
@@ -123,6 +136,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Webhooks(args) => webhooks::run(&ctx, args),
         Command::Remind(command) => remind::run(&ctx, command).await,
         Command::Mail(command) => mail::run(&ctx, command).await,
+        Command::Export(command) => export::run(&ctx, command),
+        Command::HashPassword(args) => hash_password::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Demo(args) => demo::run(args).await,
         Command::Sandbox(args) => sandbox::run(&ctx, args).await,
     }
 }

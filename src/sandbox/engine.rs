@@ -152,6 +152,12 @@ impl ApiError {
     }
 }
 
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.status, self.detail)
+    }
+}
+
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
         ApiError::internal(e)
@@ -251,6 +257,16 @@ impl Engine {
         }
         self.state().set_setting(PRICES, &prices)?;
         Ok(prices)
+    }
+
+    /// Webhook deliveries not delivered (or given up) yet.
+    pub fn pending_webhooks(&self) -> Result<usize> {
+        Ok(self
+            .state()
+            .deliveries()?
+            .iter()
+            .filter(|d| d.status == "pending")
+            .count())
     }
 
     pub fn faults(&self) -> Result<Faults> {

@@ -72,8 +72,17 @@ pub async fn start(
     state_file: Option<&Path>,
     addr: SocketAddr,
 ) -> std::io::Result<Running> {
-    let engine = engine(options, state_file).map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    start_on(options, state_file, listener).await
+}
+
+/// Starts a sandbox on a listener bound by the caller.
+pub async fn start_on(
+    options: Options,
+    state_file: Option<&Path>,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<Running> {
+    let engine = engine(options, state_file).map_err(std::io::Error::other)?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(serve(engine.clone(), listener, async move {

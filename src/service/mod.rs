@@ -16,7 +16,9 @@ pub use intake::DeliveryWriter;
 pub use processor::Processor;
 
 use crate::config::Config;
-use crate::web::{self, Counters, WebhookState};
+use crate::reminders::Settings;
+use crate::web::auth::Auth;
+use crate::web::{self, Counters, DashboardState, WebhookState};
 use crate::{scheduler, store};
 
 #[derive(Debug, thiserror::Error)]
@@ -68,8 +70,27 @@ pub fn check(config: &Config) -> Result<(), Error> {
     Ok(())
 }
 
-/// Starts the listeners and the scheduler in the background.
+/// Binds the configured addresses and starts the listeners and the
+/// scheduler in the background.
 pub async fn start(config: &Config) -> Result<Running, Error> {
+    let bind = |addr: SocketAddr, what: &'static str| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|cause| Error::Listen { addr, what, cause })
+    };
+    let webhook_listener = bind(config.server.webhook_listen, "webhooks").await?;
+    let dashboard_listener = bind(config.server.dashboard_listen, "dashboard").await?;
+    start_on(config, webhook_listener, dashboard_listener, true).await
+}
+
+/// Starts on listeners bound by the caller; without `scheduler`, nothing
+/// runs on a timer (the demo replays months with its own clock first).
+pub async fn start_on(
+    config: &Config,
+    webhook_listener: TcpListener,
+    dashboard_listener: TcpListener,
+    scheduler: bool,
+) -> Result<Running, Error> {
     check(config)?;
     let db = config.database.path.clone();
     // Migrate once before the threads open their own connections.
@@ -88,22 +109,20 @@ pub async fn start(config: &Config) -> Result<Running, Error> {
         processor: processor.clone(),
         counters: counters.clone(),
     });
-    let bind = |addr: SocketAddr, what: &'static str| async move {
-        TcpListener::bind(addr)
-            .await
-            .map_err(|cause| Error::Listen { addr, what, cause })
-    };
-    let webhook_listener = bind(config.server.webhook_listen, "webhooks").await?;
-    let dashboard_listener = bind(config.server.dashboard_listen, "dashboard").await?;
     let webhook_addr = webhook_listener.local_addr().map_err(Error::Server)?;
     let dashboard_addr = dashboard_listener.local_addr().map_err(Error::Server)?;
-    let mut scheduler = scheduler::start(config)
-        .await
-        .map_err(|e| Error::Scheduler(e.to_string()))?;
-    // A reminder missed while the service was down goes out now, not at the
-    // next tick.
-    let catch_up = scheduler::ReminderPass::new(config);
-    tokio::spawn(async move { catch_up.run(chrono::Utc::now()).await });
+    let mut scheduler = if scheduler {
+        let jobs = scheduler::start(config)
+            .await
+            .map_err(|e| Error::Scheduler(e.to_string()))?;
+        // A reminder missed while the service was down goes out now, not at
+        // the next tick.
+        let catch_up = scheduler::ReminderPass::new(config);
+        tokio::spawn(async move { catch_up.run(chrono::Utc::now()).await });
+        Some(jobs)
+    } else {
+        None
+    };
 
     let (stop, stopped) = watch::channel(false);
     let until = |mut rx: watch::Receiver<bool>| async move {
@@ -111,11 +130,19 @@ pub async fn start(config: &Config) -> Result<Running, Error> {
     };
     let webhooks = axum::serve(webhook_listener, web::webhook_router(state))
         .with_graceful_shutdown(until(stopped.clone()));
-    let dashboard = axum::serve(dashboard_listener, web::dashboard_router())
+    let dashboard_state = Arc::new(DashboardState::new(
+        store::Store::open(&db)?,
+        Auth::new(config.server.dashboard_password_hash.clone()),
+        Settings::from_config(config),
+        config.bitcoin.network,
+    ));
+    let dashboard = axum::serve(dashboard_listener, web::dashboard_router(dashboard_state))
         .with_graceful_shutdown(until(stopped));
     let task = tokio::spawn(async move {
         let (a, b) = tokio::join!(webhooks.into_future(), dashboard.into_future());
-        let _ = scheduler.shutdown().await;
+        if let Some(scheduler) = scheduler.as_mut() {
+            let _ = scheduler.shutdown().await;
+        }
         // Everything acknowledged is committed; then processed.
         writer.close();
         processor.close();

@@ -101,6 +101,16 @@ impl Store {
             .optional()?)
     }
 
+    /// Acknowledges the alert raised under `dedup_key`, if any is open (a
+    /// fact that stopped being true, like an interruption that resolved).
+    pub fn resolve_alert(&self, dedup_key: &str, now: &str) -> Result<(), Error> {
+        self.conn.execute(
+            "UPDATE alerts SET acknowledged = 1, acknowledged_at = ?2 WHERE dedup_key = ?1 AND acknowledged = 0",
+            params![dedup_key, now],
+        )?;
+        Ok(())
+    }
+
     /// Acknowledges an alert; false when there is no such alert.
     pub fn acknowledge_alert(&self, id: i64, now: &str) -> Result<bool, Error> {
         let changed = self.conn.execute(

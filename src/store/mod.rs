@@ -210,6 +210,45 @@ impl Store {
         }
     }
 
+    /// Copies the database to `target` with SQLite's online backup, a few
+    /// pages at a time, while it stays in use; `progress(done, total)` is
+    /// called between steps.
+    pub fn backup(&self, target: &Path, mut progress: impl FnMut(u64, u64)) -> Result<(), Error> {
+        use rusqlite::backup::{Backup, StepResult};
+        let mut destination = Connection::open(target).map_err(|cause| Error::Open {
+            path: target.to_path_buf(),
+            cause,
+        })?;
+        let backup = Backup::new(&self.conn, &mut destination)?;
+        loop {
+            let step = backup.step(256)?;
+            let p = backup.progress();
+            let total = p.pagecount.max(0) as u64;
+            progress(total.saturating_sub(p.remaining.max(0) as u64), total);
+            match step {
+                StepResult::Done => break,
+                StepResult::More => {}
+                StepResult::Busy | StepResult::Locked => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+        drop(backup);
+        destination
+            .query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
+            .map_err(Error::from)
+            .and_then(|verdict| {
+                if verdict == "ok" {
+                    Ok(())
+                } else {
+                    Err(Error::Encode(format!(
+                        "the backup failed its integrity check: {verdict}"
+                    )))
+                }
+            })
+    }
+
     /// Writes the WAL back into the database file (on shutdown).
     pub fn checkpoint(&self) -> Result<(), Error> {
         self.conn

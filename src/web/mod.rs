@@ -3,14 +3,19 @@
 //! functions so tests can use them without a socket; handlers extract, call
 //! one domain function and answer.
 
+pub mod auth;
+pub mod charts;
+mod dashboard;
 mod webhook;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
+use axum::middleware;
 use axum::routing::{get, post};
 
+pub use dashboard::DashboardState;
 pub use webhook::{MAX_BODY_BYTES, WebhookState};
 
 /// Counters of the webhook endpoint, for logs and health.
@@ -42,9 +47,31 @@ pub fn webhook_router(state: Arc<WebhookState>) -> Router {
         .with_state(state)
 }
 
-/// The dashboard listener; for now `GET /healthz`.
-pub fn dashboard_router() -> Router {
-    Router::new().route("/healthz", get(health))
+/// The dashboard: every route in one table. Pages and downloads need a
+/// session (logged in when a password is set); the login, the stylesheet and
+/// health do not. Every response carries the security headers.
+pub fn dashboard_router(state: Arc<DashboardState>) -> Router {
+    let pages = Router::new()
+        .route("/", get(dashboard::overview))
+        .route("/orders/{id}", get(dashboard::order))
+        .route("/exchanges", get(dashboard::exchanges))
+        .route("/alerts", get(dashboard::alerts))
+        .route("/alerts/{id}/ack", post(dashboard::acknowledge))
+        .route("/webhooks", get(dashboard::webhooks))
+        .route("/export/exchanges.csv", get(dashboard::csv))
+        .route("/export/labels.jsonl", get(dashboard::labels))
+        .route("/logout", post(dashboard::logout))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            dashboard::session,
+        ));
+    Router::new()
+        .merge(pages)
+        .route("/login", get(dashboard::login_form).post(dashboard::login))
+        .route("/static/app.css", get(dashboard::stylesheet))
+        .route("/healthz", get(health))
+        .layer(middleware::from_fn(dashboard::security_headers))
+        .with_state(state)
 }
 
 async fn health() -> axum::Json<serde_json::Value> {

@@ -267,3 +267,70 @@ pub fn run_json(cmd: &mut assert_cmd::Command) -> serde_json::Value {
     assert_eq!(code, 0, "stderr: {err}\nstdout: {out}");
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
+
+// ------------------------------------------------------------------ demo
+
+/// A running `pocket-dca demo`, stopped (SIGTERM) when dropped.
+pub struct RunningDemo {
+    pub child: std::process::Child,
+    pub dashboard: String,
+    pub config: std::path::PathBuf,
+    pub outbox: std::path::PathBuf,
+}
+
+impl RunningDemo {
+    /// Starts the binary's demo in `dir` and waits for its three lines.
+    pub fn start(dir: &Path) -> RunningDemo {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pocket-dca"))
+            .args(["demo", "--dir", dir.to_str().unwrap()])
+            .env_remove("POCKET_DCA_CONFIG")
+            .env_remove("POCKET_CLIENT_ID")
+            .env_remove("POCKET_WEBHOOK_SECRET")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut found = std::collections::HashMap::new();
+        while found.len() < 3 {
+            let line = lines.next().expect("demo printed its lines").unwrap();
+            if let Some((key, value)) = line.split_once(": ")
+                && ["dashboard", "config", "outbox"].contains(&key)
+            {
+                found.insert(key.to_string(), value.to_string());
+            }
+        }
+        // Keep reading so the demo can write more.
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        RunningDemo {
+            child,
+            dashboard: found["dashboard"].clone(),
+            config: found["config"].clone().into(),
+            outbox: found["outbox"].clone().into(),
+        }
+    }
+
+    /// Stops it with SIGTERM; the exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
+    }
+}
+
+/// GETs a URL; status and body.
+pub fn http_get(url: &str) -> (u16, String) {
+    pocket_dca::pocket::install_crypto_provider();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let response = reqwest::get(url).await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    })
+}

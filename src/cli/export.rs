@@ -1,0 +1,84 @@
+//! `pocket-dca export …`: exchanges as CSV, wallet labels as BIP-329.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::Context;
+use crate::export;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    Csv(CsvArgs),
+    Labels(LabelsArgs),
+}
+
+/// Write the exchanges as CSV (RFC 4180), one row per exchange.
+///
+/// Columns: date, order_id, order_label, pair, state, cost, fee, fee_rate,
+/// rate, amount_btc, amount_sat, payout_txid, payout_vout, payout_address,
+/// address_index, payout_amount_sat, network_fee_sat, reconciliation,
+/// exchange_id.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  pocket-dca export csv --order 64decab6 --out dca-2026.csv")]
+pub struct CsvArgs {
+    /// Only this order's (a unique prefix of its id is enough)
+    #[arg(long)]
+    order: Option<String>,
+
+    /// Write to this file [default: standard output]
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// Write wallet labels as BIP-329 JSON lines, for importing into Sparrow.
+///
+/// An `output` label per payout and an `addr` label per address that
+/// received one, e.g. `DCA 2026-12 · EUR 100.00 @ 61,234.50`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example (then Sparrow: File → Import Labels):\n  pocket-dca export labels --out pocket-dca-labels.jsonl"
+)]
+pub struct LabelsArgs {
+    /// Write to this file [default: standard output]
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+fn output(path: Option<&PathBuf>) -> anyhow::Result<Box<dyn std::io::Write>> {
+    Ok(match path {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("while creating {}", p.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    })
+}
+
+pub(super) fn run(ctx: &Context, command: Command) -> anyhow::Result<ExitCode> {
+    let (_config, store) = ctx.store()?;
+    match command {
+        Command::Csv(args) => {
+            let order = args
+                .order
+                .as_deref()
+                .map(|o| store.resolve_order_id(o))
+                .transpose()?;
+            let count = export::csv(&store, order.as_deref(), output(args.out.as_ref())?)?;
+            if let Some(path) = &args.out {
+                eprintln!("wrote {count} exchanges to {}", path.display());
+            }
+        }
+        Command::Labels(args) => {
+            let labels = export::labels(&store)?;
+            let mut out = output(args.out.as_ref())?;
+            export::write_labels(&labels, &mut out)?;
+            out.flush()?;
+            if let Some(path) = &args.out {
+                eprintln!("wrote {} labels to {}", labels.len(), path.display());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

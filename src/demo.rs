@@ -1,0 +1,394 @@
+//! `pocket-dca demo`: the whole tool on one machine, for real. The sandbox
+//! and the service run in this process on free loopback ports with a fresh
+//! database; a wallet generated in memory signs two orders (EUR to P2WPKH,
+//! CHF to taproot); then twelve months are played through the sandbox —
+//! reminders into the outbox, payments, an identification interruption, a
+//! refund, end-of-day payout batches — so that webhooks, reconciliation and
+//! reminders all run as they would against Pocket.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{Datelike, Duration as ChronoDuration, TimeZone, Utc};
+use rust_decimal::Decimal;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, ProcessEnv};
+use crate::mail::Mailer;
+use crate::orders::{self, CreateOrder, Day, Plan};
+use crate::payment::Iban;
+use crate::pocket::{Client, Currency, RetryPolicy};
+use crate::reminders::{self, Period, Settings};
+use crate::sandbox::{self, Options, PaymentRequest, Prices};
+use crate::store::Store;
+use crate::wallet::sign::HotWallet;
+use crate::wallet::{KeyPath, Network, PayoutKey, ScriptType};
+use crate::{scheduler, service};
+
+/// The file that marks a folder as the demo's own, safe to recreate.
+const MARKER: &str = ".pocket-dca-demo";
+/// The client id the demo's sandbox takes.
+const CLIENT_ID: &str = "demo";
+/// Months replayed.
+pub const MONTHS: u32 = 12;
+/// The account the demo "pays" from.
+const DEBITOR: &str = "DE75512108001245126199";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "{0} exists and is not a pocket-dca demo folder (no {MARKER} file); choose another --dir or remove it"
+    )]
+    NotADemoDir(PathBuf),
+    #[error("cannot prepare {path}: {cause}")]
+    Dir {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("the demo failed while {during}: {cause}")]
+    Step { during: &'static str, cause: String },
+}
+
+fn step<E: std::fmt::Display>(during: &'static str) -> impl Fn(E) -> Error {
+    move |e| Error::Step {
+        during,
+        cause: e.to_string(),
+    }
+}
+
+/// A running demo.
+pub struct Demo {
+    pub dashboard: String,
+    pub config: PathBuf,
+    pub outbox: PathBuf,
+    service: service::Running,
+    sandbox: sandbox::Running,
+    scheduler: Option<tokio_cron_scheduler::JobScheduler>,
+}
+
+impl Demo {
+    /// Stops the service (storing what it received) and the sandbox.
+    pub async fn stop(mut self) {
+        if let Some(mut scheduler) = self.scheduler.take() {
+            let _ = scheduler.shutdown().await;
+        }
+        let _ = self.service.stop().await;
+        self.sandbox.stop().await;
+    }
+}
+
+/// Uses `dir` when it is new, empty or an earlier demo's (then it is
+/// recreated); refuses any other folder.
+fn prepare(dir: &Path) -> Result<(), Error> {
+    let fail = |cause| Error::Dir {
+        path: dir.to_path_buf(),
+        cause,
+    };
+    if dir.exists() {
+        let empty = std::fs::read_dir(dir).map_err(fail)?.next().is_none();
+        if !empty {
+            if !dir.join(MARKER).exists() {
+                return Err(Error::NotADemoDir(dir.to_path_buf()));
+            }
+            std::fs::remove_dir_all(dir).map_err(fail)?;
+        }
+    }
+    std::fs::create_dir_all(dir.join("outbox")).map_err(fail)?;
+    std::fs::write(
+        dir.join(MARKER),
+        "Made by `pocket-dca demo`; the next demo run deletes and recreates this folder.\n",
+    )
+    .map_err(fail)?;
+    Ok(())
+}
+
+fn config_text(base_url: &str, secret: &str, webhooks: &str, dashboard: &str) -> String {
+    format!(
+        "# Written by `pocket-dca demo`: the demo's database, sandbox and outbox.\n\
+         # Try: pocket-dca --config THIS_FILE exchanges\n\n\
+         [database]\npath = \"pocket-dca.sqlite3\"\n\n\
+         [bitcoin]\nnetwork = \"testnet\"\n\n\
+         [pocket]\nbase_url = \"{base_url}\"\nclient_id = \"{CLIENT_ID}\"\nwebhook_secret = \"{secret}\"\n\n\
+         [server]\nwebhook_listen = \"{webhooks}\"\ndashboard_listen = \"{dashboard}\"\n\n\
+         [email]\nfrom = \"pocket-dca demo <demo@localhost>\"\nto = \"you@example.com\"\noutbox_dir = \"outbox\"\n\n\
+         [reminders]\ntimezone = \"Europe/Zurich\"\nhour = 9\n\n\
+         [sync]\ninterval_minutes = 30\n"
+    )
+}
+
+/// The sandbox's price in month `i`: a gentle cycle on a rising trend,
+/// around `base_cents`.
+fn price(i: u32, base_cents: i64) -> Decimal {
+    const WAVE: [i64; 12] = [0, 6, 10, 7, 1, -6, -9, -5, 2, 9, 13, 11];
+    let percent = 100 + WAVE[(i % 12) as usize] + i as i64 * 3;
+    // cents × percent: four decimals, then to the cent.
+    Decimal::new(base_cents * percent, 4).round_dp(2)
+}
+
+/// Runs the demo in `dir`; `progress(month)` is called after each month.
+pub async fn run(dir: &Path, progress: impl Fn(u32)) -> Result<Demo, Error> {
+    prepare(dir)?;
+    let dir = std::path::absolute(dir).map_err(|cause| Error::Dir {
+        path: dir.to_path_buf(),
+        cause,
+    })?;
+    let bind = || async { TcpListener::bind("127.0.0.1:0").await };
+    let (sandbox_listener, webhook_listener, dashboard_listener) = (
+        bind().await.map_err(step("listening"))?,
+        bind().await.map_err(step("listening"))?,
+        bind().await.map_err(step("listening"))?,
+    );
+    let address = |l: &TcpListener| l.local_addr().map(|a| a.to_string());
+    let sandbox_addr = address(&sandbox_listener).map_err(step("listening"))?;
+    let webhook_addr = address(&webhook_listener).map_err(step("listening"))?;
+    let dashboard_addr = address(&dashboard_listener).map_err(step("listening"))?;
+    let secret = hex::encode(uuid::Uuid::new_v4().as_bytes());
+    let base_url = format!("http://{sandbox_addr}");
+    let config_path = dir.join("pocket-dca.toml");
+    std::fs::write(
+        &config_path,
+        config_text(&base_url, &secret, &webhook_addr, &dashboard_addr),
+    )
+    .map_err(step("writing the config"))?;
+    let config = Config::load(&config_path, &ProcessEnv).map_err(step("reading the config"))?;
+
+    // The sandbox posts its webhooks to the service.
+    let mut options = Options::new(CLIENT_ID, Network::Testnet);
+    options.webhook_url = Some(
+        format!("http://{webhook_addr}/webhooks/pocket")
+            .parse()
+            .map_err(step("configuring the sandbox"))?,
+    );
+    options.webhook_secret = secret.clone();
+    options.retry_base = Duration::from_secs(2);
+    let sandbox = sandbox::start_on(
+        options,
+        Some(&dir.join("sandbox.sqlite3")),
+        sandbox_listener,
+    )
+    .await
+    .map_err(step("starting the sandbox"))?;
+    let service = service::start_on(&config, webhook_listener, dashboard_listener, false)
+        .await
+        .map_err(step("starting the service"))?;
+    let demo = Demo {
+        dashboard: format!("http://{dashboard_addr}"),
+        config: config_path,
+        outbox: dir.join("outbox"),
+        service,
+        sandbox,
+        scheduler: None,
+    };
+    match play(&config, &demo, progress).await {
+        Ok(()) => {}
+        Err(e) => {
+            demo.stop().await;
+            return Err(e);
+        }
+    }
+    // From now on the service runs on the real clock: this month's
+    // reminders, if due, go out now, as after a restart of `serve`.
+    let mut demo = demo;
+    scheduler::ReminderPass::new(&config).run(Utc::now()).await;
+    demo.scheduler = Some(
+        scheduler::start(&config)
+            .await
+            .map_err(step("starting the scheduler"))?,
+    );
+    Ok(demo)
+}
+
+/// Plays twelve months through the sandbox.
+async fn play(config: &Config, demo: &Demo, progress: impl Fn(u32)) -> Result<(), Error> {
+    let engine = &demo.sandbox.engine;
+    let client = Client::with_options(
+        &config.pocket.base_url,
+        config
+            .pocket
+            .client_id
+            .as_ref()
+            .map(|(c, _)| c)
+            .ok_or_else(|| step::<&str>("configuring")("no client id"))?,
+        Duration::from_secs(10),
+        RetryPolicy::default(),
+    )
+    .map_err(step("connecting to the sandbox"))?;
+    let mut store = Store::open(&config.database.path).map_err(step("opening the database"))?;
+    let mailer = Mailer::from_config(&config.email).map_err(step("setting up the outbox"))?;
+    let settings = Settings::from_config(config);
+    let tz = settings.timezone;
+
+    // Twelve months ending with the last full one.
+    let this = Period::of(Utc::now(), tz);
+    let mut first = this;
+    for _ in 0..MONTHS {
+        first = first.previous();
+    }
+    let start = first.start(tz);
+    engine
+        .set_clock(start - ChronoDuration::days(3))
+        .map_err(step("setting the sandbox clock"))?;
+
+    // A wallet that exists only in memory signs the challenges.
+    let wallet = HotWallet::generate(Network::Testnet);
+    let plans = [
+        (
+            ScriptType::P2wpkh,
+            Currency::Eur,
+            Decimal::new(100, 0),
+            Day::Of(1),
+            "EUR stack",
+        ),
+        (
+            ScriptType::P2tr,
+            Currency::Chf,
+            Decimal::new(150, 0),
+            Day::Of(15),
+            "CHF stack",
+        ),
+    ];
+    let mut created = Vec::new();
+    for (script_type, currency, amount, day, label) in plans {
+        let descriptor = wallet
+            .account_descriptor(script_type)
+            .map_err(step("deriving the demo wallet"))?;
+        let key = PayoutKey::parse(&descriptor, None, Some(Network::Testnet))
+            .map_err(step("reading the demo key"))?;
+        let path: KeyPath = key.default_path();
+        let info = orders::challenge(&client, &key, &path)
+            .await
+            .map_err(step("creating a challenge"))?;
+        let signature = wallet
+            .sign(script_type, &path, &info.message)
+            .map_err(step("signing the challenge"))?;
+        let now = engine.now().map_err(step("reading the sandbox clock"))?;
+        let order = orders::create(
+            &client,
+            &mut store,
+            &CreateOrder {
+                key_text: descriptor,
+                key,
+                path,
+                currency,
+                debitor_iban: Iban::parse(DEBITOR).map_err(step("reading the IBAN"))?,
+                fee_rate: Decimal::new(15, 3),
+                gap_limit: None,
+                affiliate_id: None,
+                plan: Plan {
+                    amount,
+                    day,
+                    emails: Vec::new(),
+                    label: Some(label.to_string()),
+                    wallet_gap_limit: orders::DEFAULT_WALLET_GAP_LIMIT,
+                },
+                challenge_id: info.challenge.id,
+                signature,
+            },
+            now,
+        )
+        .await
+        .map_err(step("creating an order"))?;
+        created.push(order);
+    }
+
+    let mut period = first;
+    for month in 0..MONTHS {
+        engine
+            .set_prices(Prices {
+                eur: price(month, 5_800_000),
+                chf: price(month, 5_400_000),
+                gbp: price(month, 5_000_000),
+            })
+            .map_err(step("setting prices"))?;
+        for order in &created {
+            // The reminder goes out at its time, into the outbox.
+            let due = reminders::due_at(period, order.day, settings.hour, tz);
+            engine
+                .set_clock(due)
+                .map_err(step("setting the sandbox clock"))?;
+            reminders::run_due(&mut store, &mailer, &settings, due)
+                .await
+                .map_err(step("sending a reminder"))?;
+            // The transfer arrives the next morning.
+            engine
+                .set_clock(due + ChronoDuration::hours(25))
+                .map_err(step("setting the sandbox clock"))?;
+            let reference = order
+                .payment_method
+                .creditor_reference
+                .clone()
+                .unwrap_or_default();
+            let pay = |amount: Decimal, iban: &str| PaymentRequest {
+                reference: reference.clone(),
+                amount,
+                currency: order.currency.as_str().to_string(),
+                debitor_iban: iban.to_string(),
+            };
+            if order.currency == Currency::Eur && month == 4 {
+                // A larger top-up: Pocket asks for identification first.
+                let interrupted = engine
+                    .payment(&pay(Decimal::new(1200, 0), DEBITOR))
+                    .map_err(step("paying"))?;
+                engine
+                    .set_clock(due + ChronoDuration::hours(30))
+                    .map_err(step("setting the sandbox clock"))?;
+                engine
+                    .identify(&interrupted.id)
+                    .map_err(step("identifying"))?;
+            } else if order.currency == Currency::Chf && month == 7 {
+                // Paid from the wrong account first: refunded, then paid right.
+                engine
+                    .payment(&pay(order.amount, "CH9300762011623852957"))
+                    .map_err(step("paying"))?;
+                engine
+                    .payment(&pay(order.amount, DEBITOR))
+                    .map_err(step("paying"))?;
+            } else {
+                engine
+                    .payment(&pay(order.amount, DEBITOR))
+                    .map_err(step("paying"))?;
+            }
+            // End of day: the payout batch, then a block.
+            let evening = {
+                let local = (due + ChronoDuration::hours(25)).with_timezone(&tz);
+                tz.with_ymd_and_hms(local.year(), local.month(), local.day(), 22, 0, 0)
+                    .earliest()
+                    .map(|t| t.with_timezone(&Utc))
+                    .unwrap_or(due + ChronoDuration::hours(37))
+            };
+            engine
+                .set_clock(evening)
+                .map_err(step("setting the sandbox clock"))?;
+            engine.run_payouts().map_err(step("running payouts"))?;
+            engine.mine(1).map_err(step("mining"))?;
+            settle(engine, &store).await?;
+        }
+        progress(month + 1);
+        period = period.next();
+    }
+    engine
+        .set_clock(Utc::now())
+        .map_err(step("setting the sandbox clock"))?;
+    Ok(())
+}
+
+/// Waits until the sandbox delivered every webhook and the service processed it.
+async fn settle(engine: &sandbox::Engine, store: &Store) -> Result<(), Error> {
+    for _ in 0..600 {
+        let pending_out = engine
+            .pending_webhooks()
+            .map_err(step("waiting for webhooks"))?;
+        let pending_in = store
+            .pending_deliveries(1)
+            .map_err(step("waiting for webhooks"))?
+            .len();
+        if pending_out == 0 && pending_in == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Err(Error::Step {
+        during: "waiting for webhooks",
+        cause: "deliveries still pending after 6 s".into(),
+    })
+}

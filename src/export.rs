@@ -1,0 +1,237 @@
+//! Exports: the exchanges as CSV (RFC 4180, for tax tools and spreadsheets)
+//! and wallet labels as BIP-329 JSON lines (for Sparrow): an `addr` label per
+//! used address and an `output` label per payout.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::orders::StoredOrder;
+use crate::portfolio::{is_purchase, price};
+use crate::reminders::compose::{grouped, money};
+use crate::store::{self, ExchangeFilter, ExchangeRow, Store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error("cannot write the export: {0}")]
+    Write(String),
+}
+
+impl From<csv::Error> for Error {
+    fn from(e: csv::Error) -> Self {
+        Error::Write(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Write(e.to_string())
+    }
+}
+
+/// The CSV columns, in order.
+pub const CSV_HEADER: [&str; 19] = [
+    "date",
+    "order_id",
+    "order_label",
+    "pair",
+    "state",
+    "cost",
+    "fee",
+    "fee_rate",
+    "rate",
+    "amount_btc",
+    "amount_sat",
+    "payout_txid",
+    "payout_vout",
+    "payout_address",
+    "address_index",
+    "payout_amount_sat",
+    "network_fee_sat",
+    "reconciliation",
+    "exchange_id",
+];
+
+fn text(d: Option<Decimal>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+fn num<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// Writes one row per exchange (of one order, or all), oldest first.
+pub fn csv(store: &Store, order_id: Option<&str>, out: impl Write) -> Result<usize, Error> {
+    let labels: BTreeMap<String, String> = store
+        .orders()?
+        .into_iter()
+        .map(|o| (o.id.clone(), o.label.clone().unwrap_or_default()))
+        .collect();
+    let rows = store.exchanges(&ExchangeFilter {
+        order_id: order_id.map(str::to_string),
+        state: None,
+    })?;
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out);
+    writer.write_record(CSV_HEADER)?;
+    for row in &rows {
+        let payout = row.payout.as_ref();
+        let order = row.order_id.clone().unwrap_or_default();
+        writer.write_record([
+            row.executed_on
+                .clone()
+                .unwrap_or_else(|| row.first_seen_at.clone()),
+            order.clone(),
+            labels.get(&order).cloned().unwrap_or_default(),
+            row.pair.clone().unwrap_or_default(),
+            row.state.as_str().to_string(),
+            text(row.cost),
+            text(row.fee),
+            text(row.fee_rate),
+            text(row.rate),
+            row.amount_sat
+                .map(|s| Decimal::from_i128_with_scale(i128::from(s), 8).to_string())
+                .unwrap_or_default(),
+            num(row.amount_sat),
+            payout.map(|p| p.txid.clone()).unwrap_or_default(),
+            num(payout.map(|p| p.vout)),
+            payout.map(|p| p.address.clone()).unwrap_or_default(),
+            num(row.address_index),
+            num(payout.and_then(|p| p.amount_sat)),
+            num(payout.and_then(|p| p.fee_sat)),
+            row.reconciliation.clone(),
+            row.id.clone(),
+        ])?;
+    }
+    writer.flush()?;
+    Ok(rows.len())
+}
+
+/// One BIP-329 record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Label {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub label: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub origin: Option<String>,
+}
+
+/// `DCA 2026-12 · EUR 100.00 @ 61,234.50` for the purchases paid together.
+fn describe(order: Option<&StoredOrder>, rows: &[&ExchangeRow]) -> String {
+    let mut months: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            r.executed_on
+                .as_deref()
+                .map(|t| t.chars().take(7).collect())
+        })
+        .collect();
+    months.dedup();
+    let currency = order.map(|o| o.currency.code()).unwrap_or("");
+    let cost: Decimal = rows.iter().filter_map(|r| r.cost).sum();
+    let sats: u64 = rows.iter().filter_map(|r| r.amount_sat).sum();
+    let rate = match rows {
+        [one] => one.rate,
+        _ => rows
+            .iter()
+            .map(|r| r.rate)
+            .collect::<Option<Vec<_>>>()
+            .and_then(|_| {
+                let fees: Decimal = rows.iter().filter_map(|r| r.fee).sum();
+                price(cost - fees, sats)
+            }),
+    };
+    let mut label = format!("DCA {} · {currency} {}", months.join(", "), money(cost));
+    if let Some(rate) = rate {
+        label.push_str(&format!(" @ {}", grouped(&money(rate))));
+    }
+    if let Some(name) = order
+        .and_then(|o| o.label.as_deref())
+        .filter(|l| !l.is_empty())
+    {
+        label.push_str(&format!(" ({name})"));
+    }
+    label
+}
+
+/// The key origin of an order's descriptor, e.g. `wpkh([73c5da0a/84'/0'/0'])`.
+fn origin(order: &StoredOrder) -> Option<String> {
+    let key = order.payout_key().ok()?;
+    let (fingerprint, path) = key.origin()?;
+    let inner = if path.is_empty() {
+        format!("[{fingerprint}]")
+    } else {
+        format!("[{fingerprint}/{path}]")
+    };
+    Some(match order.script_type {
+        crate::wallet::ScriptType::P2pkh => format!("pkh({inner})"),
+        crate::wallet::ScriptType::P2shP2wpkh => format!("sh(wpkh({inner}))"),
+        crate::wallet::ScriptType::P2wpkh => format!("wpkh({inner})"),
+        crate::wallet::ScriptType::P2tr => format!("tr({inner})"),
+    })
+}
+
+/// The labels: an `output` per payout output (purchases paid together share
+/// one) and an `addr` per address that received one.
+pub fn labels(store: &Store) -> Result<Vec<Label>, Error> {
+    let orders: BTreeMap<String, StoredOrder> = store
+        .orders()?
+        .into_iter()
+        .map(|o| (o.id.clone(), o))
+        .collect();
+    let rows = store.exchanges(&ExchangeFilter::default())?;
+    let mut outputs: BTreeMap<(String, u32), Vec<&ExchangeRow>> = BTreeMap::new();
+    for row in rows.iter().filter(|r| is_purchase(r)) {
+        if let Some(p) = &row.payout {
+            outputs
+                .entry((p.txid.clone(), p.vout))
+                .or_default()
+                .push(row);
+        }
+    }
+    let mut out = Vec::new();
+    let mut addresses: BTreeMap<String, Vec<&ExchangeRow>> = BTreeMap::new();
+    for ((txid, vout), paid) in &outputs {
+        let order = paid[0].order_id.as_ref().and_then(|id| orders.get(id));
+        out.push(Label {
+            kind: "output".into(),
+            reference: format!("{txid}:{vout}"),
+            label: describe(order, paid),
+            origin: order.and_then(origin),
+        });
+        if let Some(p) = &paid[0].payout {
+            addresses
+                .entry(p.address.clone())
+                .or_default()
+                .extend(paid.iter().copied());
+        }
+    }
+    for (address, paid) in &addresses {
+        let order = paid[0].order_id.as_ref().and_then(|id| orders.get(id));
+        out.push(Label {
+            kind: "addr".into(),
+            reference: address.clone(),
+            label: describe(order, paid),
+            origin: order.and_then(origin),
+        });
+    }
+    Ok(out)
+}
+
+/// Writes the labels as JSON lines.
+pub fn write_labels(labels: &[Label], mut out: impl Write) -> Result<(), Error> {
+    for label in labels {
+        serde_json::to_writer(&mut out, label).map_err(|e| Error::Write(e.to_string()))?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -292,12 +292,94 @@ fn every_command_has_help_with_an_example() {
         vec!["init", "--help"],
         vec!["config", "check", "--help"],
         vec!["db", "status", "--help"],
+        vec!["db", "backup", "--help"],
         vec!["derive", "--help"],
         vec!["verify-message", "--help"],
+        vec!["order", "challenge", "--help"],
+        vec!["order", "create", "--help"],
+        vec!["order", "list", "--help"],
+        vec!["order", "show", "--help"],
+        vec!["order", "pause", "--help"],
+        vec!["order", "set", "--help"],
+        vec!["order", "import", "--help"],
+        vec!["addresses", "--help"],
+        vec!["serve", "--help"],
+        vec!["sync", "--help"],
+        vec!["exchange", "fetch", "--help"],
+        vec!["exchanges", "--help"],
+        vec!["alerts", "--help"],
+        vec!["webhooks", "--help"],
+        vec!["remind", "preview", "--help"],
+        vec!["remind", "send", "--help"],
+        vec!["remind", "list", "--help"],
+        vec!["mail", "test", "--help"],
+        vec!["export", "csv", "--help"],
+        vec!["export", "labels", "--help"],
+        vec!["hash-password", "--help"],
+        vec!["completions", "--help"],
+        vec!["demo", "--help"],
+        vec!["sandbox", "--help"],
     ] {
         let out = cmd(dir.path()).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
         let text = stdout(&out);
         assert!(text.contains("Example"), "{args:?} has no example:\n{text}");
     }
+}
+
+#[test]
+fn version_completions_and_hash_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cmd(dir.path()).arg("--version").output().unwrap();
+    assert_eq!(stdout(&out).trim(), format!("pocket-dca {}", env!("CARGO_PKG_VERSION")));
+    for shell in ["bash", "zsh", "fish"] {
+        let out = cmd(dir.path()).args(["completions", shell]).output().unwrap();
+        assert!(out.status.success());
+        assert!(stdout(&out).contains("pocket-dca") && stdout(&out).contains("order"), "{shell}");
+    }
+    let out = cmd(dir.path())
+        .arg("hash-password")
+        .write_stdin("a long enough password\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hash = stdout(&out).trim().to_string();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains("a long enough password"));
+    // The hash is what the config takes.
+    let config = format!("[server]\ndashboard_password_hash = \"{hash}\"\n");
+    pocket_dca::config::Config::parse(&config, dir.path(), &|_: &str| None).unwrap();
+    let out = cmd(dir.path()).arg("hash-password").write_stdin("short\n").output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("shorter than 8"));
+}
+
+#[test]
+fn db_backup_writes_a_consistent_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cmd(dir.path()).args(["init"]).output().unwrap();
+    assert!(out.status.success());
+    let copy = dir.path().join("backup.sqlite3");
+    let out = cmd(dir.path())
+        .args(["db", "backup", copy.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let original = pocket_dca::store::Store::open(&dir.path().join("pocket-dca.sqlite3")).unwrap();
+    let restored = pocket_dca::store::Store::open(&copy).unwrap();
+    assert_eq!(
+        restored.schema_version().unwrap(),
+        original.schema_version().unwrap()
+    );
+    assert_eq!(
+        restored.status().unwrap().tables.len(),
+        original.status().unwrap().tables.len()
+    );
+    // An existing file is not overwritten.
+    let out = cmd(dir.path())
+        .args(["db", "backup", copy.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("exists already"));
 }

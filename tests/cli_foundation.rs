@@ -331,11 +331,20 @@ fn every_command_has_help_with_an_example() {
 fn version_completions_and_hash_password() {
     let dir = tempfile::tempdir().unwrap();
     let out = cmd(dir.path()).arg("--version").output().unwrap();
-    assert_eq!(stdout(&out).trim(), format!("pocket-dca {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("pocket-dca {}", env!("CARGO_PKG_VERSION"))
+    );
     for shell in ["bash", "zsh", "fish"] {
-        let out = cmd(dir.path()).args(["completions", shell]).output().unwrap();
+        let out = cmd(dir.path())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
         assert!(out.status.success());
-        assert!(stdout(&out).contains("pocket-dca") && stdout(&out).contains("order"), "{shell}");
+        assert!(
+            stdout(&out).contains("pocket-dca") && stdout(&out).contains("order"),
+            "{shell}"
+        );
     }
     let out = cmd(dir.path())
         .arg("hash-password")
@@ -349,7 +358,11 @@ fn version_completions_and_hash_password() {
     // The hash is what the config takes.
     let config = format!("[server]\ndashboard_password_hash = \"{hash}\"\n");
     pocket_dca::config::Config::parse(&config, dir.path(), &|_: &str| None).unwrap();
-    let out = cmd(dir.path()).arg("hash-password").write_stdin("short\n").output().unwrap();
+    let out = cmd(dir.path())
+        .arg("hash-password")
+        .write_stdin("short\n")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("shorter than 8"));
 }

@@ -411,6 +411,48 @@ fn extend_window(
     Ok(())
 }
 
+/// One address of an order's window and what paid to it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AddressStatus {
+    pub index: u32,
+    pub path: String,
+    pub address: String,
+    /// `expected`, `used` (one payout output, perhaps for several
+    /// exchanges) or `reused` (several outputs).
+    pub status: &'static str,
+    pub exchange_ids: Vec<String>,
+    /// The outputs (`txid:vout`) that paid to it.
+    pub outputs: Vec<String>,
+}
+
+/// The order's derived addresses, by index, with their use.
+pub fn address_window(store: &Store, order_id: &str) -> Result<Vec<AddressStatus>, Error> {
+    let uses = store.uses_by_index(order_id)?;
+    Ok(store
+        .addresses(order_id)?
+        .into_iter()
+        .map(|a| {
+            let used: Vec<&(u32, String, String)> =
+                uses.iter().filter(|u| u.0 == a.index).collect();
+            let mut outputs: Vec<String> = used.iter().map(|u| u.2.clone()).collect();
+            outputs.sort();
+            outputs.dedup();
+            AddressStatus {
+                index: a.index,
+                path: a.path,
+                address: a.address,
+                status: match outputs.len() {
+                    0 => "expected",
+                    1 => "used",
+                    _ => "reused",
+                },
+                exchange_ids: used.iter().map(|u| u.1.clone()).collect(),
+                outputs,
+            }
+        })
+        .collect())
+}
+
 /// The gap a wallet must scan past to see every payout of an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Headroom {

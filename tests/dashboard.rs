@@ -9,7 +9,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{TestSandbox, run, run_json, tool};
+use common::{TestSandbox, run, tool};
 use pocket_dca::config::Config;
 use pocket_dca::sandbox::Options;
 use pocket_dca::service;
@@ -87,43 +87,14 @@ impl Rig {
     }
 
     fn create_order(&self, currency: &str, script_type: ScriptType, label: &str) -> Value {
-        let descriptor = self.wallet.account_descriptor(script_type).unwrap();
-        let mut cmd = tool(self.dir.path());
-        cmd.args(["order", "challenge", "--key", &descriptor, "--json"]);
-        let challenge = run_json(&mut cmd);
-        let signature = self
-            .wallet
-            .sign(
-                script_type,
-                &"0/0".parse().unwrap(),
-                challenge["message"].as_str().unwrap(),
-            )
-            .unwrap();
-        let mut cmd = tool(self.dir.path());
-        cmd.args([
-            "order",
-            "create",
-            "--key",
-            &descriptor,
-            "--currency",
+        common::create_order(
+            self.dir.path(),
+            &self.wallet,
+            script_type,
             currency,
-            "--iban",
-            IBAN,
-            "--fee-rate",
-            "0.015",
-            "--amount",
-            "100",
-            "--day",
             "1",
-            "--label",
-            label,
-            "--challenge",
-            challenge["challenge_id"].as_str().unwrap(),
-            "--signature",
-            &signature,
-            "--json",
-        ]);
-        run_json(&mut cmd)
+            &["--label", label],
+        )
     }
 
     fn pay(&self, order: &Value, amount: &str, iban: &str) {
@@ -134,19 +105,7 @@ impl Rig {
     }
 
     fn settle(&self) {
-        self.sandbox.wait_for_deliveries();
-        for _ in 0..500 {
-            if Store::open(&self.dir.path().join("dca.sqlite3"))
-                .unwrap()
-                .pending_deliveries(1)
-                .unwrap()
-                .is_empty()
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("unprocessed deliveries");
+        common::settle(&self.sandbox, &self.dir.path().join("dca.sqlite3"));
     }
 
     /// Two orders with purchases, a payout, a refund (an open alert).

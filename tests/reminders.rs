@@ -58,51 +58,14 @@ fn world_with(extra_email: &str) -> World {
 
 impl World {
     fn create_order(&self, currency: &str, script_type: ScriptType, day: &str) -> Value {
-        let descriptor = self.wallet.account_descriptor(script_type).unwrap();
-        let path = "0/0";
-        let mut cmd = tool(self.dir.path());
-        cmd.args([
-            "order",
-            "challenge",
-            "--key",
-            &descriptor,
-            "--path",
-            path,
-            "--json",
-        ]);
-        let challenge = run_json(&mut cmd);
-        let message = challenge["message"].as_str().unwrap();
-        let signature = self
-            .wallet
-            .sign(script_type, &path.parse().unwrap(), message)
-            .unwrap();
-        let mut cmd = tool(self.dir.path());
-        cmd.args([
-            "order",
-            "create",
-            "--key",
-            &descriptor,
-            "--path",
-            path,
-            "--currency",
+        common::create_order(
+            self.dir.path(),
+            &self.wallet,
+            script_type,
             currency,
-            "--iban",
-            IBAN,
-            "--fee-rate",
-            "0.015",
-            "--amount",
-            "100",
-            "--day",
             day,
-            "--label",
-            "stack",
-            "--challenge",
-            challenge["challenge_id"].as_str().unwrap(),
-            "--signature",
-            &signature,
-            "--json",
-        ]);
-        run_json(&mut cmd)
+            &["--label", "stack"],
+        )
     }
 
     fn config(&self) -> Config {

@@ -79,40 +79,14 @@ impl Rig {
 
     /// Creates an order through the CLI, signed by the rig's wallet.
     fn create_order(&self, currency: &str, script_type: ScriptType) -> Value {
-        let descriptor = self.wallet.account_descriptor(script_type).unwrap();
-        let challenge = {
-            let mut cmd = tool(self.dir.path());
-            cmd.args(["order", "challenge", "--key", &descriptor, "--json"]);
-            run_json(&mut cmd)
-        };
-        let message = challenge["message"].as_str().unwrap();
-        let signature = self
-            .wallet
-            .sign(script_type, &"0/0".parse().unwrap(), message)
-            .unwrap();
-        let mut cmd = tool(self.dir.path());
-        cmd.args([
-            "order",
-            "create",
-            "--key",
-            &descriptor,
-            "--currency",
+        common::create_order(
+            self.dir.path(),
+            &self.wallet,
+            script_type,
             currency,
-            "--iban",
-            IBAN,
-            "--fee-rate",
-            "0.015",
-            "--amount",
-            "100",
-            "--day",
             "1",
-            "--challenge",
-            challenge["challenge_id"].as_str().unwrap(),
-            "--signature",
-            &signature,
-            "--json",
-        ]);
-        run_json(&mut cmd)
+            &[],
+        )
     }
 
     fn pay(&self, order: &Value, amount: &str) -> Exchange {
@@ -130,14 +104,7 @@ impl Rig {
 
     /// Waits until the sandbox delivered everything and the service processed it.
     fn settle(&self) {
-        self.sandbox.wait_for_deliveries();
-        for _ in 0..500 {
-            if self.store().pending_deliveries(1).unwrap().is_empty() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("deliveries still unprocessed");
+        common::settle(&self.sandbox, &self.dir.path().join("dca.sqlite3"));
     }
 
     fn exchanges(&self) -> Vec<Value> {

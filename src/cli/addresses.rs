@@ -2,9 +2,8 @@
 
 use std::process::ExitCode;
 
-use serde::Serialize;
-
 use super::{Context, print_json};
+use crate::ledger;
 
 /// Show an order's derived payout addresses and their status: expected,
 /// used (by one payout output, perhaps for several exchanges) or reused.
@@ -22,41 +21,20 @@ pub struct Args {
     json: bool,
 }
 
-#[derive(Serialize)]
-struct Row {
-    index: u32,
-    path: String,
-    address: String,
-    status: &'static str,
-    exchange_ids: Vec<String>,
-}
-
 pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (_config, store) = ctx.store()?;
     let id = store.resolve_order_id(&args.order)?;
-    let uses = store.uses_by_index(&id)?;
-    let rows: Vec<Row> = store
-        .addresses(&id)?
-        .into_iter()
-        .map(|a| {
-            let used: Vec<&(u32, String, String)> =
-                uses.iter().filter(|u| u.0 == a.index).collect();
-            let outputs: std::collections::BTreeSet<&str> =
-                used.iter().map(|u| u.2.as_str()).collect();
-            Row {
-                index: a.index,
-                path: a.path,
-                address: a.address,
-                status: match outputs.len() {
-                    0 => "expected",
-                    1 => "used",
-                    _ => "reused",
-                },
-                exchange_ids: used.iter().map(|u| u.1.clone()).collect(),
-            }
-        })
-        .collect();
+    let rows = ledger::address_window(&store, &id)?;
     if args.json {
+        let rows: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "index": r.index, "path": r.path, "address": r.address,
+                    "status": r.status, "exchange_ids": r.exchange_ids,
+                })
+            })
+            .collect();
         print_json(&rows)?;
         return Ok(ExitCode::SUCCESS);
     }

@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use super::{Context, print_json, read_key};
-use crate::wallet::{KeyPath, PayoutKey, ScriptType};
+use super::{Context, parse_key, print_json};
 
 /// The most addresses one call prints.
 const MAX_COUNT: u32 = 1_000_000;
@@ -54,17 +53,12 @@ struct Row {
 pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let config = ctx.config_if_present()?;
     let network = config.as_ref().map(|c| c.bitcoin.network);
-    let script_type = args
-        .script_type
-        .as_deref()
-        .map(str::parse::<ScriptType>)
-        .transpose()?;
-    let text = read_key(&args.key)?;
-    let key = PayoutKey::parse(&text, script_type, network)?;
-    let start: KeyPath = match &args.path {
-        Some(p) => key.parse_path(p)?,
-        None => key.default_path(),
-    };
+    let (_, key, start) = parse_key(
+        &args.key,
+        args.script_type.as_deref(),
+        args.path.as_deref(),
+        network,
+    )?;
     let chain = key.chain(start.chain())?;
     let rows = chain
         .addresses(start.index(), args.count)?

@@ -249,6 +249,26 @@ fn read_key(arg: &str) -> anyhow::Result<String> {
     Ok(text.trim().to_string())
 }
 
+/// Reads a key argument (or `-`), parses it with the optional script type
+/// on the network, and the path below it (the key's default when `None`).
+fn parse_key(
+    key: &str,
+    script_type: Option<&str>,
+    path: Option<&str>,
+    network: Option<crate::wallet::Network>,
+) -> anyhow::Result<(String, crate::wallet::PayoutKey, crate::wallet::KeyPath)> {
+    let script_type = script_type
+        .map(str::parse::<crate::wallet::ScriptType>)
+        .transpose()?;
+    let text = read_key(key)?;
+    let parsed = crate::wallet::PayoutKey::parse(&text, script_type, network)?;
+    let path = match path {
+        Some(p) => parsed.parse_path(p)?,
+        None => parsed.default_path(),
+    };
+    Ok((text, parsed, path))
+}
+
 /// Prints a value as pretty JSON on standard output.
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);

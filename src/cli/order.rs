@@ -8,7 +8,7 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use super::{Context, print_json, read_key};
+use super::{Context, print_json};
 use crate::orders::instructions::{self, Instructions};
 use crate::orders::{
     self, ChallengeInfo, Changes, CreateOrder, DEFAULT_WALLET_GAP_LIMIT, Day, ImportOrder, Plan,
@@ -268,18 +268,12 @@ fn parse_key(
     args: &KeyArgs,
     network: crate::wallet::Network,
 ) -> anyhow::Result<(String, PayoutKey, KeyPath)> {
-    let script_type = args
-        .script_type
-        .as_deref()
-        .map(str::parse::<ScriptType>)
-        .transpose()?;
-    let text = read_key(&args.key)?;
-    let key = PayoutKey::parse(&text, script_type, Some(network))?;
-    let path = match &args.path {
-        Some(p) => key.parse_path(p)?,
-        None => key.default_path(),
-    };
-    Ok((text, key, path))
+    super::parse_key(
+        &args.key,
+        args.script_type.as_deref(),
+        args.path.as_deref(),
+        Some(network),
+    )
 }
 
 async fn challenge(ctx: &Context<'_>, args: ChallengeArgs) -> anyhow::Result<ExitCode> {

@@ -42,30 +42,8 @@ pub struct LastMonth {
     pub summary: String,
 }
 
-#[derive(Template)]
-#[template(path = "email/reminder.txt", escape = "none")]
-struct ReminderText<'a> {
-    period_name: &'a str,
-    label: Option<&'a str>,
-    currency: &'a str,
-    amount: &'a str,
-    creditor_name: &'a str,
-    creditor_address: &'a [String],
-    iban: &'a str,
-    bic: Option<&'a str>,
-    bank: Option<&'a str>,
-    reference: &'a str,
-    debitor_iban: &'a str,
-    code_name: Option<&'a str>,
-    next_address: Option<&'a str>,
-    last_month: Option<&'a LastMonth>,
-    order_id: &'a str,
-    day: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "email/reminder.html")]
-struct ReminderHtml<'a> {
+/// What a reminder says; both of its templates read it.
+struct ReminderView<'a> {
     subject: &'a str,
     period_name: &'a str,
     label: Option<&'a str>,
@@ -84,6 +62,18 @@ struct ReminderHtml<'a> {
     last_month: Option<&'a LastMonth>,
     order_id: &'a str,
     day: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/reminder.txt", escape = "none")]
+struct ReminderText<'a> {
+    v: &'a ReminderView<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "email/reminder.html")]
+struct ReminderHtml<'a> {
+    v: &'a ReminderView<'a>,
 }
 
 /// An amount with two decimals.
@@ -236,26 +226,7 @@ pub fn reminder(
     let day = order.day.to_string();
     let subject = subject(period, currency, &amount, &reference);
     let period_name = period.name();
-    let text = ReminderText {
-        period_name: &period_name,
-        label: order.label.as_deref(),
-        currency,
-        amount: &amount,
-        creditor_name: &info.creditor_name,
-        creditor_address: &info.creditor_address,
-        iban: &iban,
-        bic: info.bic.as_deref(),
-        bank: info.bank.as_deref(),
-        reference: &reference,
-        debitor_iban: &debitor,
-        code_name,
-        next_address: Some(&next_text),
-        last_month: last.as_ref(),
-        order_id: &order.id,
-        day: &day,
-    }
-    .render()?;
-    let html = ReminderHtml {
+    let view = ReminderView {
         subject: &subject,
         period_name: &period_name,
         label: order.label.as_deref(),
@@ -274,8 +245,9 @@ pub fn reminder(
         last_month: last.as_ref(),
         order_id: &order.id,
         day: &day,
-    }
-    .render()?;
+    };
+    let text = ReminderText { v: &view }.render()?;
+    let html = ReminderHtml { v: &view }.render()?;
     let qr = match info.code {
         Some(code) => {
             let png = QrImage::new(code.payload(), code.is_swiss())?.to_png(PNG_SCALE)?;
@@ -291,9 +263,8 @@ pub fn reminder(
     })
 }
 
-#[derive(Template)]
-#[template(path = "email/alert.txt", escape = "none")]
-struct AlertText<'a> {
+/// What an alert e-mail says; both of its templates read it.
+struct AlertView<'a> {
     headline: &'a str,
     message: &'a str,
     kind: &'a str,
@@ -305,16 +276,15 @@ struct AlertText<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "email/alert.txt", escape = "none")]
+struct AlertText<'a> {
+    v: &'a AlertView<'a>,
+}
+
+#[derive(Template)]
 #[template(path = "email/alert.html")]
 struct AlertHtml<'a> {
-    headline: &'a str,
-    message: &'a str,
-    kind: &'a str,
-    severity: &'a str,
-    order: Option<&'a str>,
-    exchange: Option<&'a str>,
-    created_at: &'a str,
-    id: i64,
+    v: &'a AlertView<'a>,
 }
 
 /// The headline of an alert e-mail.
@@ -342,7 +312,7 @@ pub fn alert(alert: &AlertRow) -> Result<Composed, Error> {
     let headline = alert_headline(alert);
     let order = alert.order_id.as_deref().map(crate::orders::short_id);
     let exchange = alert.exchange_id.as_deref();
-    let text = AlertText {
+    let view = AlertView {
         headline: &headline,
         message: &alert.message,
         kind: &alert.kind,
@@ -351,19 +321,9 @@ pub fn alert(alert: &AlertRow) -> Result<Composed, Error> {
         exchange,
         created_at: &alert.created_at,
         id: alert.id,
-    }
-    .render()?;
-    let html = AlertHtml {
-        headline: &headline,
-        message: &alert.message,
-        kind: &alert.kind,
-        severity: &alert.severity,
-        order,
-        exchange,
-        created_at: &alert.created_at,
-        id: alert.id,
-    }
-    .render()?;
+    };
+    let text = AlertText { v: &view }.render()?;
+    let html = AlertHtml { v: &view }.render()?;
     Ok(Composed {
         subject: format!("[pocket-dca] {headline}"),
         text,

@@ -47,7 +47,7 @@ pub struct AlertRow {
     pub acknowledged: bool,
 }
 
-fn from_row(r: &rusqlite::Row) -> rusqlite::Result<AlertRow> {
+pub(super) fn from_row(r: &rusqlite::Row) -> rusqlite::Result<AlertRow> {
     Ok(AlertRow {
         id: r.get(0)?,
         kind: r.get(1)?,

@@ -163,18 +163,7 @@ impl Store {
                AND kind IN (SELECT value FROM json_each(?1))
              ORDER BY id",
         )?;
-        let rows = stmt.query_map(params![kinds, max_attempts], |r| {
-            Ok(AlertRow {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                severity: r.get(2)?,
-                order_id: r.get(3)?,
-                exchange_id: r.get(4)?,
-                message: r.get(5)?,
-                created_at: r.get(6)?,
-                acknowledged: r.get(7)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![kinds, max_attempts], super::alerts::from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

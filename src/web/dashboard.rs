@@ -550,40 +550,32 @@ pub async fn order(
         ),
     };
     let headroom = ledger::headroom(&store, &order)?;
-    let uses = store.uses_by_index(&order.id)?;
     let by_id: HashMap<&str, &ExchangeRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
-    let addresses = store
-        .addresses(&order.id)?
+    let addresses = ledger::address_window(&store, &order.id)?
         .into_iter()
         .map(|a| {
-            let used: Vec<&(u32, String, String)> =
-                uses.iter().filter(|u| u.0 == a.index).collect();
-            let mut outputs: Vec<&str> = used.iter().map(|u| u.2.as_str()).collect();
-            outputs.dedup();
-            let sats: u64 = used
+            let sats: u64 = a
+                .exchange_ids
                 .iter()
-                .filter_map(|u| by_id.get(u.1.as_str()))
+                .filter_map(|id| by_id.get(id.as_str()))
                 .filter_map(|r| r.payout.as_ref().and_then(|p| p.amount_sat))
                 .sum();
             AddressView {
                 index: a.index,
                 path: a.path,
                 address: a.address,
-                status: match outputs.len() {
-                    0 => "expected",
-                    1 => "used",
-                    _ => "reused",
-                },
-                exchanges: used
+                status: a.status,
+                exchanges: a
+                    .exchange_ids
                     .iter()
-                    .map(|u| (u.1.clone(), short_id(&u.1).to_string()))
+                    .map(|id| (id.clone(), short_id(id).to_string()))
                     .collect(),
                 sats: if sats > 0 {
                     grouped(&sats.to_string())
                 } else {
                     String::new()
                 },
-                outputs: outputs.join(" "),
+                outputs: a.outputs.join(" "),
             }
         })
         .collect();

@@ -334,3 +334,64 @@ pub fn http_get(url: &str) -> (u16, String) {
         (response.status().as_u16(), response.text().await.unwrap())
     })
 }
+
+// ------------------------------------------------------- orders and webhooks
+
+/// Creates an order through the CLI in `dir`, signed by `wallet`'s account
+/// of `script_type` at 0/0: 100 a month in `currency` on `day`, paid from
+/// DE75512108001245126199 at a 1.5 % fee; `extra` flags are added.
+pub fn create_order(
+    dir: &Path,
+    wallet: &pocket_dca::wallet::sign::HotWallet,
+    script_type: pocket_dca::wallet::ScriptType,
+    currency: &str,
+    day: &str,
+    extra: &[&str],
+) -> serde_json::Value {
+    let descriptor = wallet.account_descriptor(script_type).unwrap();
+    let mut cmd = tool(dir);
+    cmd.args([
+        "order",
+        "challenge",
+        "--key",
+        &descriptor,
+        "--path",
+        "0/0",
+        "--json",
+    ]);
+    let challenge = run_json(&mut cmd);
+    let signature = wallet
+        .sign(
+            script_type,
+            &"0/0".parse().unwrap(),
+            challenge["message"].as_str().unwrap(),
+        )
+        .unwrap();
+    let mut cmd = tool(dir);
+    cmd.args(["order", "create", "--key", &descriptor, "--path", "0/0"])
+        .args(["--currency", currency, "--day", day, "--amount", "100"])
+        .args(["--iban", "DE75512108001245126199", "--fee-rate", "0.015"])
+        .args(extra)
+        .args([
+            "--challenge",
+            challenge["challenge_id"].as_str().unwrap(),
+            "--signature",
+            &signature,
+            "--json",
+        ]);
+    run_json(&mut cmd)
+}
+
+/// Waits until the sandbox delivered every webhook and the service stored
+/// in `db` processed them.
+pub fn settle(sandbox: &TestSandbox, db: &Path) {
+    sandbox.wait_for_deliveries();
+    for _ in 0..500 {
+        let store = pocket_dca::store::Store::open(db).unwrap();
+        if store.pending_deliveries(1).unwrap().is_empty() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("deliveries still unprocessed");
+}

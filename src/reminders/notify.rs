@@ -103,7 +103,9 @@ pub fn detect_missed_orders(
                         due.with_timezone(&settings.timezone).format("%-d %B"),
                         order.currency.code(),
                         compose::money(order.amount),
-                        order.debitor_iban
+                        crate::payment::Iban::parse(&order.debitor_iban)
+                            .map(|i| i.formatted())
+                            .unwrap_or_else(|_| order.debitor_iban.clone())
                     ),
                     dedup_key: Some(format!("missed_order:{}:{period}", order.id)),
                 },

@@ -1,6 +1,7 @@
 //! Charts as inline SVG, drawn on the server: no script, no external asset.
 //! Styling comes from classes in `static/app.css` (the CSP allows no inline
-//! styles).
+//! styles). Floating point is used here for drawing coordinates only; the
+//! amounts shown as text stay exact decimals.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;

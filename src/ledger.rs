@@ -411,6 +411,33 @@ fn extend_window(
     Ok(())
 }
 
+/// Reconciles the exchanges stored before their order was known (flagged
+/// `unknown_order`) now that it is: after `order import`. How many.
+pub fn adopt(store: &mut Store, order_id: &str, now: DateTime<Utc>) -> Result<usize, Error> {
+    let orphans: Vec<ExchangeRow> = store
+        .exchanges(&store::ExchangeFilter {
+            order_id: Some(order_id.to_string()),
+            state: None,
+        })?
+        .into_iter()
+        .filter(|e| !e.known_order)
+        .collect();
+    let now_text = timestamp::format(&now);
+    store.transaction(|s| {
+        for row in &orphans {
+            let Ok(exchange) = serde_json::from_str::<Exchange>(&row.json) else {
+                continue;
+            };
+            // Seen again from the start, now with its order.
+            s.forget_exchange(&row.id)?;
+            apply_in(s, &exchange, &row.json, now)?;
+            s.resolve_alert(&format!("unknown_order:{}", row.id), &now_text)?;
+        }
+        Ok::<_, Error>(())
+    })?;
+    Ok(orphans.len())
+}
+
 /// One address of an order's window and what paid to it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AddressStatus {

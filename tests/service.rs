@@ -588,3 +588,62 @@ fn exchanges_of_unknown_orders_are_stored_and_flagged_and_fetch_imports_one() {
     assert_eq!(run(&mut cmd).0, 0);
     assert!(r.alerts().iter().all(|a| a["id"] != id));
 }
+
+#[test]
+fn importing_an_order_reconciles_the_exchanges_that_arrived_before_it() {
+    let r = rig(|_| {});
+    // The order is created from another installation with the same client id:
+    // its webhooks reach this service, which does not know the order yet.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(
+        elsewhere.path().join("pocket-dca.toml"),
+        config_text(&r.sandbox.base_url()),
+    )
+    .unwrap();
+    let order = common::create_order(
+        elsewhere.path(),
+        &r.wallet,
+        ScriptType::P2wpkh,
+        "eur",
+        "1",
+        &[],
+    );
+    let id = order["id"].as_str().unwrap();
+    let paid = r.pay(&order, "100.00");
+    r.sandbox.post("/sandbox/payouts", json!({}));
+    r.settle();
+    let row = r.exchange(&paid.id);
+    assert_eq!(row["known_order"], false);
+    assert_eq!(row["state"], "settled");
+    assert_eq!(row["reconciliation"], "unknown_order");
+    assert!(r.alerts().iter().any(|a| a["kind"] == "unknown_order"));
+
+    let descriptor = r.wallet.account_descriptor(ScriptType::P2wpkh).unwrap();
+    let mut cmd = tool(r.dir.path());
+    cmd.args(["order", "import", id, "--key", &descriptor])
+        .args(["--amount", "100", "--day", "1"]);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("reconciled 1 exchanges that arrived before the import"),
+        "{out}"
+    );
+    let row = r.exchange(&paid.id);
+    assert_eq!(row["known_order"], true);
+    assert_eq!(row["state"], "settled");
+    assert_eq!(row["reconciliation"], "matched", "{row}");
+    assert!(r.alerts().iter().all(|a| a["kind"] != "unknown_order"));
+    let used: Vec<Value> = r
+        .addresses(&order)
+        .into_iter()
+        .filter(|a| a["status"] == "used")
+        .collect();
+    assert_eq!(used.len(), 1, "{used:?}");
+    assert_eq!(used[0]["exchange_ids"][0], paid.id.as_str());
+    // Importing again is refused and changes nothing.
+    let mut cmd = tool(r.dir.path());
+    cmd.args(["order", "import", id, "--key", &descriptor])
+        .args(["--amount", "100", "--day", "1"]);
+    assert_ne!(run(&mut cmd).0, 0);
+    assert_eq!(r.exchange(&paid.id)["reconciliation"], "matched");
+}

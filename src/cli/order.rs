@@ -590,10 +590,16 @@ async fn import(ctx: &Context<'_>, args: ImportArgs) -> anyhow::Result<ExitCode>
     let order = orders::import(&client, &mut store, &request, Utc::now())
         .await
         .with_context(|| format!("while importing order {}", args.id))?;
+    // Exchanges that arrived before the order was known are reconciled now.
+    let adopted = crate::ledger::adopt(&mut store, &order.id, Utc::now())?;
     if args.json {
         print_json(&order.view())?;
     } else {
-        println!("imported order {}\n", order.id);
+        println!("imported order {}", order.id);
+        if adopted > 0 {
+            println!("reconciled {adopted} exchanges that arrived before the import");
+        }
+        println!();
         print_instructions(&order)?;
     }
     Ok(ExitCode::SUCCESS)

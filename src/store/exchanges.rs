@@ -205,6 +205,15 @@ impl Store {
         Ok(())
     }
 
+    /// Removes an exchange row and its address use (to apply it again).
+    pub fn forget_exchange(&self, id: &str) -> Result<(), Error> {
+        self.conn
+            .execute("DELETE FROM address_uses WHERE exchange_id = ?1", [id])?;
+        self.conn
+            .execute("DELETE FROM exchanges WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
     /// The order and index an address was derived for.
     pub fn address_location(&self, address: &str) -> Result<Option<(String, u32)>, Error> {
         Ok(self

@@ -9,9 +9,8 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{TestSandbox, run, tool};
+use common::{run, tool};
 use pocket_dca::config::Config;
-use pocket_dca::sandbox::Options;
 use pocket_dca::service;
 use pocket_dca::store::Store;
 use pocket_dca::wallet::sign::HotWallet;
@@ -25,65 +24,30 @@ const IBAN: &str = "DE75512108001245126199";
 const PASSWORD: &str = "correct horse battery";
 
 struct Rig {
-    service: Option<service::Running>,
-    sandbox: TestSandbox,
-    dir: tempfile::TempDir,
+    rig: common::ServiceRig,
     wallet: HotWallet,
 }
 
-fn config_text(base_url: &str, password_hash: Option<&str>) -> String {
-    format!(
-        "[database]\npath = \"dca.sqlite3\"\n[bitcoin]\nnetwork = \"testnet\"\n[pocket]\nbase_url = \"{base_url}\"\nclient_id = \"{CLIENT}\"\nwebhook_secret = \"{SECRET}\"\n[server]\nwebhook_listen = \"127.0.0.1:0\"\ndashboard_listen = \"127.0.0.1:0\"\n{}[sync]\ninterval_minutes = 0\n",
-        password_hash
-            .map(|h| format!("dashboard_password_hash = \"{h}\"\n"))
-            .unwrap_or_default()
-    )
-}
-
-fn rig(password_hash: Option<&str>) -> Rig {
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = common::runtime();
-    let no_env = |_: &str| None;
-    let config = Config::parse(
-        &config_text("http://127.0.0.1:9", password_hash),
-        dir.path(),
-        &no_env,
-    )
-    .unwrap();
-    let running = runtime.block_on(service::start(&config)).unwrap();
-    let mut options = Options::new(CLIENT, Network::Testnet);
-    options.webhook_url = Some(
-        format!("http://{}/webhooks/pocket", running.webhook_addr)
-            .parse()
-            .unwrap(),
-    );
-    options.webhook_secret = SECRET.into();
-    options.retry_base = Duration::from_millis(100);
-    let sandbox = TestSandbox::start_on(runtime, options);
-    std::fs::write(
-        dir.path().join("pocket-dca.toml"),
-        config_text(&sandbox.base_url(), password_hash),
-    )
-    .unwrap();
-    Rig {
-        service: Some(running),
-        sandbox,
-        dir,
-        wallet: HotWallet::from_seed(&[31u8; 32], Network::Testnet).unwrap(),
+impl std::ops::Deref for Rig {
+    type Target = common::ServiceRig;
+    fn deref(&self) -> &common::ServiceRig {
+        &self.rig
     }
 }
 
-impl Drop for Rig {
-    fn drop(&mut self) {
-        if let Some(service) = self.service.take() {
-            self.sandbox.runtime.block_on(service.stop()).unwrap();
-        }
+fn rig(password_hash: Option<&str>) -> Rig {
+    let server_extra = password_hash
+        .map(|h| format!("dashboard_password_hash = \"{h}\"\n"))
+        .unwrap_or_default();
+    Rig {
+        rig: common::ServiceRig::start(CLIENT, SECRET, &server_extra, |_| {}),
+        wallet: HotWallet::from_seed(&[31u8; 32], Network::Testnet).unwrap(),
     }
 }
 
 impl Rig {
     fn base(&self) -> String {
-        format!("http://{}", self.service.as_ref().unwrap().dashboard_addr)
+        format!("http://{}", self.running().dashboard_addr)
     }
 
     fn create_order(&self, currency: &str, script_type: ScriptType, label: &str) -> Value {
@@ -95,17 +59,6 @@ impl Rig {
             "1",
             &["--label", label],
         )
-    }
-
-    fn pay(&self, order: &Value, amount: &str, iban: &str) {
-        self.sandbox.post(
-            "/sandbox/payments",
-            json!({"reference": order["payment_method"]["creditor_reference"], "amount": serde_json::from_str::<Value>(amount).unwrap(), "currency": order["currency"], "debitor_iban": iban}),
-        );
-    }
-
-    fn settle(&self) {
-        common::settle(&self.sandbox, &self.dir.path().join("dca.sqlite3"));
     }
 
     /// Two orders with purchases, a payout, a refund (an open alert).
@@ -309,7 +262,7 @@ fn the_dashboard_shows_the_data_with_security_headers_and_csrf_on_changes() {
     assert!(webhooks.body.contains("applied"), "verdicts are shown");
 
     // Acknowledging needs the session's CSRF token.
-    let store = Store::open(&r.dir.path().join("dca.sqlite3")).unwrap();
+    let store = Store::open(&r.db()).unwrap();
     let alert = store.alerts(false).unwrap()[0].id;
     let path = format!("/alerts/{alert}/ack");
     assert_eq!(b.post(&path, &[]).status, 403);

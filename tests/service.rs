@@ -7,13 +7,9 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{TestSandbox, run, run_json, tool};
-use pocket_dca::config::Config;
+use common::{run, run_json, tool};
 use pocket_dca::pocket::{Btc, Exchange, Payout, webhook};
 use pocket_dca::sandbox::{Options, webhook_body};
-use pocket_dca::service;
 use pocket_dca::store::Store;
 use pocket_dca::wallet::sign::HotWallet;
 use pocket_dca::wallet::{Network, PayoutKey, ScriptType};
@@ -24,57 +20,27 @@ const SECRET: &str = "whsec-test-secret";
 const IBAN: &str = "DE75512108001245126199";
 
 struct Rig {
-    service: Option<service::Running>,
-    sandbox: TestSandbox,
-    dir: tempfile::TempDir,
+    rig: common::ServiceRig,
     wallet: HotWallet,
-    webhook_url: String,
 }
 
-fn config_text(base_url: &str) -> String {
-    format!(
-        "[database]\npath = \"dca.sqlite3\"\n[bitcoin]\nnetwork = \"testnet\"\n[pocket]\nbase_url = \"{base_url}\"\nclient_id = \"{CLIENT}\"\nwebhook_secret = \"{SECRET}\"\n[server]\nwebhook_listen = \"127.0.0.1:0\"\ndashboard_listen = \"127.0.0.1:0\"\n[sync]\ninterval_minutes = 0\n"
-    )
-}
-
-fn rig(configure: impl FnOnce(&mut Options)) -> Rig {
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = common::runtime();
-    let no_env = |_: &str| None;
-    let config = Config::parse(&config_text("http://127.0.0.1:9"), dir.path(), &no_env).unwrap();
-    let running = runtime.block_on(service::start(&config)).unwrap();
-    let webhook_url = format!("http://{}/webhooks/pocket", running.webhook_addr);
-    let mut options = Options::new(CLIENT, Network::Testnet);
-    options.webhook_url = Some(webhook_url.parse().unwrap());
-    options.webhook_secret = SECRET.into();
-    options.retry_base = Duration::from_millis(100);
-    configure(&mut options);
-    let sandbox = TestSandbox::start_on(runtime, options);
-    std::fs::write(
-        dir.path().join("pocket-dca.toml"),
-        config_text(&sandbox.base_url()),
-    )
-    .unwrap();
-    Rig {
-        service: Some(running),
-        sandbox,
-        dir,
-        wallet: HotWallet::from_seed(&[11u8; 32], Network::Testnet).unwrap(),
-        webhook_url,
+impl std::ops::Deref for Rig {
+    type Target = common::ServiceRig;
+    fn deref(&self) -> &common::ServiceRig {
+        &self.rig
     }
 }
 
-impl Drop for Rig {
-    fn drop(&mut self) {
-        if let Some(service) = self.service.take() {
-            self.sandbox.runtime.block_on(service.stop()).unwrap();
-        }
+fn rig(configure: impl FnOnce(&mut Options)) -> Rig {
+    Rig {
+        rig: common::ServiceRig::start(CLIENT, SECRET, "", configure),
+        wallet: HotWallet::from_seed(&[11u8; 32], Network::Testnet).unwrap(),
     }
 }
 
 impl Rig {
     fn store(&self) -> Store {
-        Store::open(&self.dir.path().join("dca.sqlite3")).unwrap()
+        Store::open(&self.db()).unwrap()
     }
 
     /// Creates an order through the CLI, signed by the rig's wallet.
@@ -90,21 +56,7 @@ impl Rig {
     }
 
     fn pay(&self, order: &Value, amount: &str) -> Exchange {
-        let exchange = self.sandbox.post(
-            "/sandbox/payments",
-            json!({
-                "reference": order["payment_method"]["creditor_reference"],
-                "amount": serde_json::from_str::<Value>(amount).unwrap(),
-                "currency": order["currency"],
-                "debitor_iban": IBAN,
-            }),
-        );
-        serde_json::from_value(exchange).unwrap()
-    }
-
-    /// Waits until the sandbox delivered everything and the service processed it.
-    fn settle(&self) {
-        common::settle(&self.sandbox, &self.dir.path().join("dca.sqlite3"));
+        serde_json::from_value(self.rig.pay(order, amount, IBAN)).unwrap()
     }
 
     fn exchanges(&self) -> Vec<Value> {
@@ -134,7 +86,7 @@ impl Rig {
 
     /// Posts a body straight to the webhook endpoint; the status.
     fn post_webhook(&self, body: &str, signature: Option<String>) -> u16 {
-        let url = self.webhook_url.clone();
+        let url = format!("http://{}/webhooks/pocket", self.running().webhook_addr);
         let body = body.to_string();
         self.sandbox.runtime.block_on(async move {
             let mut request = reqwest::Client::new()
@@ -595,11 +547,7 @@ fn importing_an_order_reconciles_the_exchanges_that_arrived_before_it() {
     // The order is created from another installation with the same client id:
     // its webhooks reach this service, which does not know the order yet.
     let elsewhere = tempfile::tempdir().unwrap();
-    std::fs::write(
-        elsewhere.path().join("pocket-dca.toml"),
-        config_text(&r.sandbox.base_url()),
-    )
-    .unwrap();
+    std::fs::write(elsewhere.path().join("pocket-dca.toml"), &r.config).unwrap();
     let order = common::create_order(
         elsewhere.path(),
         &r.wallet,

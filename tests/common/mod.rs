@@ -155,6 +155,99 @@ impl Drop for TestSandbox {
     }
 }
 
+/// `serve` started in-process on 127.0.0.1:0 with the sandbox posting its
+/// signed webhooks to it; `dir` holds the database and `pocket-dca.toml`
+/// pointing at the sandbox, so the CLI run there sees both.
+pub struct ServiceRig {
+    pub service: Option<pocket_dca::service::Running>,
+    pub sandbox: TestSandbox,
+    pub dir: tempfile::TempDir,
+    /// The config written to `dir`.
+    pub config: String,
+}
+
+impl ServiceRig {
+    /// `server_extra` is added to the `[server]` table; `configure` adjusts
+    /// the sandbox.
+    pub fn start(
+        client: &str,
+        secret: &str,
+        server_extra: &str,
+        configure: impl FnOnce(&mut Options),
+    ) -> ServiceRig {
+        let config_text = |base_url: &str| {
+            format!(
+                "[database]\npath = \"dca.sqlite3\"\n[bitcoin]\nnetwork = \"testnet\"\n[pocket]\nbase_url = \"{base_url}\"\nclient_id = \"{client}\"\nwebhook_secret = \"{secret}\"\n[server]\nwebhook_listen = \"127.0.0.1:0\"\ndashboard_listen = \"127.0.0.1:0\"\n{server_extra}[sync]\ninterval_minutes = 0\n"
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = runtime();
+        let no_env = |_: &str| None;
+        // The service starts first, so the sandbox knows where to post.
+        let config = pocket_dca::config::Config::parse(
+            &config_text("http://127.0.0.1:9"),
+            dir.path(),
+            &no_env,
+        )
+        .unwrap();
+        let running = runtime
+            .block_on(pocket_dca::service::start(&config))
+            .unwrap();
+        let mut options = Options::new(client, pocket_dca::wallet::Network::Testnet);
+        options.webhook_url = Some(
+            format!("http://{}/webhooks/pocket", running.webhook_addr)
+                .parse()
+                .unwrap(),
+        );
+        options.webhook_secret = secret.into();
+        options.retry_base = std::time::Duration::from_millis(100);
+        configure(&mut options);
+        let sandbox = TestSandbox::start_on(runtime, options);
+        let config = config_text(&sandbox.base_url());
+        std::fs::write(dir.path().join("pocket-dca.toml"), &config).unwrap();
+        ServiceRig {
+            service: Some(running),
+            sandbox,
+            dir,
+            config,
+        }
+    }
+
+    pub fn running(&self) -> &pocket_dca::service::Running {
+        self.service.as_ref().unwrap()
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("dca.sqlite3")
+    }
+
+    /// A bank transfer to the order, as the sandbox's bank would book it.
+    pub fn pay(&self, order: &serde_json::Value, amount: &str, iban: &str) -> serde_json::Value {
+        self.sandbox.post(
+            "/sandbox/payments",
+            serde_json::json!({
+                "reference": order["payment_method"]["creditor_reference"],
+                "amount": serde_json::from_str::<serde_json::Value>(amount).unwrap(),
+                "currency": order["currency"],
+                "debitor_iban": iban,
+            }),
+        )
+    }
+
+    /// Waits until the sandbox delivered everything and the service processed it.
+    pub fn settle(&self) {
+        settle(&self.sandbox, &self.db());
+    }
+}
+
+impl Drop for ServiceRig {
+    fn drop(&mut self) {
+        if let Some(service) = self.service.take() {
+            self.sandbox.runtime.block_on(service.stop()).unwrap();
+        }
+    }
+}
+
 /// One request a webhook receiver got.
 #[derive(Debug, Clone)]
 pub struct Received {

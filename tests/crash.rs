@@ -181,3 +181,19 @@ fn sigterm_stops_gracefully_with_everything_stored_and_processed() {
     );
     assert_eq!(store.exchanges(&Default::default()).unwrap().len(), 20);
 }
+
+#[test]
+fn sigterm_right_after_start_up_still_stops_cleanly() {
+    // The signal handlers are installed before the URLs are printed, so a
+    // stop that follows at once (systemd, a script) is not a kill.
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut child, _) = serve(dir.path());
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{status}");
+    }
+}

@@ -135,3 +135,31 @@ fn running_the_demo_again_recreates_its_folder_and_refuses_others() {
         "keep me"
     );
 }
+
+#[test]
+fn sigterm_during_the_replay_stops_the_demo_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_dir = dir.path().join("demo");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("pocket-dca"))
+        .args(["demo", "--dir", demo_dir.to_str().unwrap()])
+        .env_remove("POCKET_DCA_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The folder is prepared first; the year's replay follows.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !demo_dir.join("outbox").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}

@@ -28,12 +28,22 @@ pub struct Args {
 }
 
 pub(super) async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Installed first: Ctrl-C during the replay, or right after the URL
+    // is printed, stops the demo cleanly.
+    let stop = shutdown_signal();
     let bar = indicatif::ProgressBar::new(u64::from(demo::MONTHS)).with_style(
         indicatif::ProgressStyle::with_template("{msg} {bar:24} {pos}/{len} months")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_message("replaying a year of purchases");
-    let running = demo::run(&args.dir, |month| bar.set_position(u64::from(month))).await?;
+    tokio::pin!(stop);
+    let running = tokio::select! {
+        running = demo::run(&args.dir, |month| bar.set_position(u64::from(month))) => running?,
+        () = &mut stop => {
+            bar.abandon_with_message("stopped during the replay");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     bar.finish_and_clear();
     {
         // A closed stdout must not stop the demo.
@@ -44,7 +54,7 @@ pub(super) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let _ = writeln!(out, "Ctrl-C stops the demo.");
         let _ = out.flush();
     }
-    shutdown_signal().await;
+    stop.await;
     running.stop().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -158,25 +158,38 @@ fn init_logging(service: bool) {
         .try_init();
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub(crate) async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed by this call,
+/// not when the future is first polled: a signal that comes while the
+/// caller is still starting (systemd stopping a unit just started, a test
+/// stopping the demo as soon as it printed its URL) stops it cleanly
+/// instead of killing it. Call it inside the runtime.
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let wait = |kind: SignalKind| {
+            let stream = signal(kind);
+            async move {
+                match stream {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        let interrupt = wait(SignalKind::interrupt());
+        let terminate = wait(SignalKind::terminate());
+        async move {
+            tokio::select! {
+                () = interrupt => {},
+                () = terminate => {},
+            }
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -19,9 +19,9 @@ use crate::orders::{self, CreateOrder, Day, Plan};
 use crate::payment::Iban;
 use crate::pocket::{Client, Currency, RetryPolicy};
 use crate::reminders::{self, Period, Settings};
+use crate::sandbox::wallet::HotWallet;
 use crate::sandbox::{self, Options, PaymentRequest, Prices};
 use crate::store::Store;
-use crate::wallet::sign::HotWallet;
 use crate::wallet::{KeyPath, Network, PayoutKey, ScriptType};
 use crate::{scheduler, service};
 

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use common::{run, tool};
 use pocket_dca::config::Config;
+use pocket_dca::sandbox::wallet::HotWallet;
 use pocket_dca::service;
 use pocket_dca::store::Store;
-use pocket_dca::wallet::sign::HotWallet;
 use pocket_dca::wallet::{Network, ScriptType, parse_address};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};

@@ -8,7 +8,7 @@ mod common;
 
 use common::{TestSandbox, run, run_json, tool, write_config};
 use pocket_dca::sandbox::Options;
-use pocket_dca::wallet::sign::HotWallet;
+use pocket_dca::sandbox::wallet::HotWallet;
 use pocket_dca::wallet::{KeyPath, Network, PayoutKey, ScriptType};
 use serde_json::{Value, json};
 

@@ -15,8 +15,8 @@ use pocket_dca::mail::Mailer;
 use pocket_dca::payment::{CreditorReference, Iban, parse_epc, parse_swiss};
 use pocket_dca::reminders::{self, Outcome, Period, Settings};
 use pocket_dca::sandbox::Options;
+use pocket_dca::sandbox::wallet::HotWallet;
 use pocket_dca::store::Store;
-use pocket_dca::wallet::sign::HotWallet;
 use pocket_dca::wallet::{Network, ScriptType};
 use serde_json::{Value, json};
 

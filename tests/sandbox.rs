@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{TestSandbox, WebhookSink, s, vectors};
 use pocket_dca::pocket::{Exchange, webhook};
 use pocket_dca::sandbox::Options;
-use pocket_dca::wallet::sign::HotWallet;
+use pocket_dca::sandbox::wallet::HotWallet;
 use pocket_dca::wallet::{KeyPath, Network, PayoutKey, ScriptType};
 use serde_json::{Value, json};
 

@@ -9,9 +9,9 @@ mod common;
 
 use common::{run, run_json, tool};
 use pocket_dca::pocket::{Btc, Exchange, Payout, webhook};
+use pocket_dca::sandbox::wallet::HotWallet;
 use pocket_dca::sandbox::{Options, webhook_body};
 use pocket_dca::store::Store;
-use pocket_dca::wallet::sign::HotWallet;
 use pocket_dca::wallet::{Network, PayoutKey, ScriptType};
 use serde_json::{Value, json};
 

@@ -7,8 +7,8 @@ mod common;
 
 use bitcoin::hashes::Hash as _;
 use common::{message_of, s, vectors};
+use pocket_dca::sandbox::wallet::{HotWallet, LegacyStyle, sign_bip322_simple, sign_legacy};
 use pocket_dca::wallet::bip322;
-use pocket_dca::wallet::sign::{HotWallet, LegacyStyle, sign_bip322_simple, sign_legacy};
 use pocket_dca::wallet::{
     self, KeyPath, PayoutKey, ScriptType, SignatureFormat, VerifyError, parse_address,
     verify_message,

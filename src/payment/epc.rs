@@ -2,7 +2,9 @@
 
 use rust_decimal::Decimal;
 
-use super::{CreditorReference, Error, Iban};
+use super::error::Error;
+use super::iban::Iban;
+use super::reference::CreditorReference;
 
 /// The most bytes an EPC payload may have (QR version 13, level M).
 const MAX_BYTES: usize = 331;

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use ::iban::{IbanLike, ParseBaseIbanError, ParseIbanError};
 
-use super::Error;
+use super::error::Error;
 use super::reference::group4;
 
 /// A valid IBAN in electronic form (upper case, no spaces).

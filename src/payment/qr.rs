@@ -3,7 +3,7 @@
 
 use qrcode::{EcLevel, QrCode};
 
-use super::Error;
+use super::error::Error;
 
 /// Quiet zone around the symbol, in modules.
 const QUIET: usize = 4;

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::Error;
+use super::error::Error;
 
 /// An ISO 11649 creditor reference, stored in electronic form (upper case,
 /// no spaces).

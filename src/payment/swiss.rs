@@ -3,7 +3,9 @@
 use rust_decimal::Decimal;
 
 use super::epc::euro_amount;
-use super::{CreditorReference, Error, Iban, qr_reference_is_valid};
+use super::error::Error;
+use super::iban::Iban;
+use super::reference::{CreditorReference, qr_reference_is_valid};
 
 /// A structured (`S`) or, when read, combined (`K`) address.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

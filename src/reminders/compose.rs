@@ -10,7 +10,7 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use rust_decimal::Decimal;
 
-use super::Error;
+use super::error::Error;
 use super::schedule::Period;
 use crate::orders::StoredOrder;
 use crate::orders::instructions::{self, PaymentCode};

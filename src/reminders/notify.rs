@@ -3,8 +3,11 @@
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
+use super::compose;
+use super::due::recipients;
+use super::error::Error;
 use super::schedule::{Period, due_at};
-use super::{Error, Settings, compose, recipients};
+use super::settings::Settings;
 use crate::mail::Mailer;
 use crate::pocket::timestamp;
 use crate::store::{NewAlert, Severity, Store};

@@ -10,6 +10,7 @@ mod engine;
 mod http;
 pub mod market;
 mod state;
+pub mod wallet;
 mod webhooks;
 
 use std::future::Future;

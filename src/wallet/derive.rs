@@ -6,9 +6,9 @@ use bitcoin::key::CompressedPublicKey;
 use bitcoin::secp256k1::{Secp256k1, VerifyOnly};
 use bitcoin::{Address, Network, ScriptBuf};
 
-use super::extended::PayoutKey;
-use super::path::{HARDENED, KeyPath};
-use super::{Error, ScriptType};
+use super::error::Error;
+use super::path::{HARDENED, KeyPath, child_numbers};
+use super::script::ScriptType;
 
 /// An address derived from a payout key, with the path that leads to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,11 +39,16 @@ pub struct Chain {
 }
 
 impl Chain {
-    pub(super) fn new(payout: &PayoutKey, chain: &[u32]) -> Result<Chain, Error> {
+    /// The key of `chain` below `xpub`, for addresses of `script_type` on `network`.
+    pub(super) fn new(
+        xpub: &Xpub,
+        script_type: ScriptType,
+        network: Network,
+        chain: &[u32],
+    ) -> Result<Chain, Error> {
         let secp = Secp256k1::verification_only();
-        let steps = PayoutKey::child_numbers(chain)?;
-        let key = payout
-            .xpub()
+        let steps = child_numbers(chain)?;
+        let key = xpub
             .derive_pub(&secp, &steps)
             .map_err(|e| Error::Derivation {
                 path: KeyPath::format_chain(chain),
@@ -52,8 +57,8 @@ impl Chain {
         Ok(Chain {
             key,
             chain: chain.to_vec(),
-            script_type: payout.script_type(),
-            network: payout.network(),
+            script_type,
+            network,
             secp,
         })
     }

@@ -10,12 +10,25 @@ use miniscript::descriptor::{
     Descriptor, DescriptorPublicKey, DescriptorXKey, ShInner, Wildcard, WshInner,
 };
 
-use super::extended::{PayoutKey, VERSIONS, decode_extended};
-use super::path::KeyPath;
-use super::{Error, ScriptType};
+use bitcoin::bip32::{DerivationPath, Fingerprint, Xpub};
 
-/// Parses a descriptor into the payout key it describes.
-pub(super) fn parse(text: &str, requested: Option<ScriptType>) -> Result<PayoutKey, Error> {
+use super::error::Error;
+use super::path::KeyPath;
+use super::script::ScriptType;
+use super::slip132::{VERSIONS, decode_extended};
+
+/// What a payout descriptor says: the key, its script type, its origin and
+/// the chains it allows (one, or two for a `<0;1>` multipath key).
+#[derive(Debug, Clone)]
+pub(super) struct Parts {
+    pub xpub: Xpub,
+    pub script_type: ScriptType,
+    pub origin: Option<(Fingerprint, DerivationPath)>,
+    pub chains: Vec<Vec<u32>>,
+}
+
+/// Parses a descriptor into the parts of the payout key it describes.
+pub(super) fn parse(text: &str, requested: Option<ScriptType>) -> Result<Parts, Error> {
     let body = checksum::verify_checksum(text).map_err(|e| Error::DescriptorChecksum {
         reason: e.to_string(),
     })?;
@@ -94,11 +107,16 @@ pub(super) fn parse(text: &str, requested: Option<ScriptType>) -> Result<PayoutK
 }
 
 fn payout_key(
-    xkey: &DescriptorXKey<bitcoin::bip32::Xpub>,
+    xkey: &DescriptorXKey<Xpub>,
     chains: Vec<Vec<u32>>,
     script_type: ScriptType,
-) -> PayoutKey {
-    PayoutKey::from_descriptor_parts(xkey.xkey, script_type, xkey.origin.clone(), chains)
+) -> Parts {
+    Parts {
+        xpub: xkey.xkey,
+        script_type,
+        origin: xkey.origin.clone(),
+        chains,
+    }
 }
 
 fn chain_of(steps: &[bitcoin::bip32::ChildNumber], wildcard: Wildcard) -> Result<Vec<u32>, Error> {
@@ -174,10 +192,14 @@ fn scan_keys(body: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Renders a ranged descriptor for one chain of the key, with its checksum.
-pub(super) fn render(key: &PayoutKey, chain: &[u32]) -> String {
-    let origin = key
-        .origin()
+/// Renders a ranged descriptor for one chain of a key, with its checksum.
+pub(super) fn render(
+    xpub: &Xpub,
+    script_type: ScriptType,
+    origin: Option<&(Fingerprint, DerivationPath)>,
+    chain: &[u32],
+) -> String {
+    let origin = origin
         .map(|(fingerprint, path)| {
             if path.is_empty() {
                 format!("[{fingerprint}]")
@@ -192,8 +214,8 @@ pub(super) fn render(key: &PayoutKey, chain: &[u32]) -> String {
     } else {
         format!("/{chain}/*")
     };
-    let inner = format!("{origin}{}{suffix}", key.plain_string());
-    let text = match key.script_type() {
+    let inner = format!("{origin}{xpub}{suffix}");
+    let text = match script_type {
         ScriptType::P2pkh => format!("pkh({inner})"),
         ScriptType::P2shP2wpkh => format!("sh(wpkh({inner}))"),
         ScriptType::P2wpkh => format!("wpkh({inner})"),
@@ -211,6 +233,7 @@ pub(super) fn render(key: &PayoutKey, chain: &[u32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wallet::PayoutKey;
 
     const BIP84_DESC: &str = "wpkh([73c5da0a/84'/0'/0']xpub6CatWdiZiodmUeTDp8LT5or8nmbKNcuyvz7WyksVFkKB4RHwCD3XyuvPEbvqAQY3rAPshWcMLoP2fMFMKHPJ4ZeZXYVUhLv1VMrjPC7PW6V/0/*)";
 

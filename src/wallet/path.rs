@@ -4,7 +4,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::Error;
+use bitcoin::bip32::ChildNumber;
+
+use super::error::Error;
 
 /// The first hardened child number; every step of a [`KeyPath`] is below it.
 pub const HARDENED: u32 = 1 << 31;
@@ -140,6 +142,18 @@ impl FromStr for KeyPath {
             index,
         })
     }
+}
+
+/// The child numbers of non-hardened chain steps.
+pub(super) fn child_numbers(path: &[u32]) -> Result<Vec<ChildNumber>, Error> {
+    path.iter()
+        .map(|&i| {
+            ChildNumber::from_normal_idx(i).map_err(|e| Error::Derivation {
+                path: KeyPath::format_chain(path),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

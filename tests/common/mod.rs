@@ -435,7 +435,7 @@ pub fn http_get(url: &str) -> (u16, String) {
 /// DE75512108001245126199 at a 1.5 % fee; `extra` flags are added.
 pub fn create_order(
     dir: &Path,
-    wallet: &pocket_dca::wallet::sign::HotWallet,
+    wallet: &pocket_dca::sandbox::wallet::HotWallet,
     script_type: pocket_dca::wallet::ScriptType,
     currency: &str,
     day: &str,

@@ -1,158 +1,17 @@
-//! Extended public keys in every serialisation a wallet exports (BIP-32
-//! xpub/tpub and the SLIP-132 ypub/zpub/upub/vpub), and [`PayoutKey`]: the
-//! key, script type and network that an order's payout addresses derive from.
+//! [`PayoutKey`]: the extended public key, script type and network that an
+//! order's payout addresses derive from, read from a bare extended key in
+//! any serialisation or from an output descriptor.
 
 use bitcoin::base58;
-use bitcoin::bip32::{ChildNumber, DerivationPath, Fingerprint, Xpub};
+use bitcoin::bip32::{DerivationPath, Fingerprint, Xpub};
 use bitcoin::{Network, NetworkKind};
 
-use super::derive::Chain;
+use super::derive::{Chain, DerivedAddress};
+use super::descriptor;
+use super::error::Error;
 use super::path::KeyPath;
-use super::{Error, ScriptType, descriptor, network_name};
-
-/// One registered extended-key serialisation (BIP-32 and SLIP-132).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Version {
-    pub bytes: [u8; 4],
-    pub prefix: &'static str,
-    pub network: NetworkKind,
-    /// The script type the prefix implies; `None` for xpub/tpub.
-    pub script_type: Option<ScriptType>,
-    pub private: bool,
-    pub multisig: bool,
-}
-
-const fn v(
-    bytes: u32,
-    prefix: &'static str,
-    network: NetworkKind,
-    script_type: Option<ScriptType>,
-    private: bool,
-    multisig: bool,
-) -> Version {
-    Version {
-        bytes: bytes.to_be_bytes(),
-        prefix,
-        network,
-        script_type,
-        private,
-        multisig,
-    }
-}
-
-use NetworkKind::{Main, Test};
-use ScriptType::{P2shP2wpkh, P2wpkh};
-
-pub(crate) const VERSIONS: &[Version] = &[
-    v(0x0488_b21e, "xpub", Main, None, false, false),
-    v(0x0488_ade4, "xprv", Main, None, true, false),
-    v(0x049d_7cb2, "ypub", Main, Some(P2shP2wpkh), false, false),
-    v(0x049d_7878, "yprv", Main, Some(P2shP2wpkh), true, false),
-    v(0x04b2_4746, "zpub", Main, Some(P2wpkh), false, false),
-    v(0x04b2_430c, "zprv", Main, Some(P2wpkh), true, false),
-    v(0x0435_87cf, "tpub", Test, None, false, false),
-    v(0x0435_8394, "tprv", Test, None, true, false),
-    v(0x044a_5262, "upub", Test, Some(P2shP2wpkh), false, false),
-    v(0x044a_4e28, "uprv", Test, Some(P2shP2wpkh), true, false),
-    v(0x045f_1cf6, "vpub", Test, Some(P2wpkh), false, false),
-    v(0x045f_18bc, "vprv", Test, Some(P2wpkh), true, false),
-    v(0x0295_b43f, "Ypub", Main, None, false, true),
-    v(0x02aa_7ed3, "Zpub", Main, None, false, true),
-    v(0x0242_89ef, "Upub", Test, None, false, true),
-    v(0x0257_5483, "Vpub", Test, None, false, true),
-];
-
-fn version_for(network: NetworkKind, script_type: Option<ScriptType>) -> &'static Version {
-    VERSIONS
-        .iter()
-        .find(|v| !v.private && !v.multisig && v.network == network && v.script_type == script_type)
-        .unwrap_or(&VERSIONS[0])
-}
-
-/// Decodes an extended public key in any single-key serialisation, checking
-/// what `Xpub::decode` leaves out (BIP-32 test vector 5).
-pub(crate) fn decode_extended(text: &str) -> Result<(Xpub, &'static Version), Error> {
-    let data = base58::decode_check(text).map_err(|e| match e {
-        base58::Error::IncorrectChecksum(_) => Error::BadChecksum,
-        other => Error::NotAKey {
-            input: abbreviate(text),
-            reason: format!("not valid base58: {other}"),
-        },
-    })?;
-    if is_wif(&data) {
-        return Err(Error::PrivateKey { kind: "WIF" });
-    }
-    if data.len() != 78 {
-        return Err(Error::InvalidExtendedKey {
-            reason: format!("it decodes to {} bytes, an extended key has 78", data.len()),
-        });
-    }
-    let version = VERSIONS
-        .iter()
-        .find(|v| data[0..4] == v.bytes)
-        .ok_or_else(|| Error::UnknownVersion {
-            version: hex::encode(&data[0..4]),
-        })?;
-    if version.private {
-        return Err(Error::PrivateKey {
-            kind: version.prefix,
-        });
-    }
-    if version.multisig {
-        return Err(Error::MultisigKey {
-            prefix: version.prefix,
-        });
-    }
-    let depth = data[4];
-    if depth == 0 && data[5..9] != [0; 4] {
-        return Err(Error::InvalidExtendedKey {
-            reason: "zero depth with non-zero parent fingerprint".into(),
-        });
-    }
-    if depth == 0 && data[9..13] != [0; 4] {
-        return Err(Error::InvalidExtendedKey {
-            reason: "zero depth with non-zero index".into(),
-        });
-    }
-    let key_prefix = data[45];
-    if key_prefix != 0x02 && key_prefix != 0x03 {
-        return Err(Error::InvalidExtendedKey {
-            reason: if key_prefix == 0x00 {
-                "it holds private key data under a public version (pubkey version / prvkey mismatch)"
-                    .into()
-            } else {
-                format!("invalid pubkey prefix {key_prefix:02x}")
-            },
-        });
-    }
-    let mut plain = [0u8; 78];
-    plain.copy_from_slice(&data);
-    plain[0..4].copy_from_slice(&version_for(version.network, None).bytes);
-    let xpub = Xpub::decode(&plain).map_err(|_| Error::InvalidExtendedKey {
-        reason: format!("invalid pubkey {}", hex::encode(&data[45..78])),
-    })?;
-    Ok((xpub, version))
-}
-
-/// Base58check payloads of WIF private keys: a version byte and 32 key bytes,
-/// plus a compression flag.
-fn is_wif(data: &[u8]) -> bool {
-    matches!(
-        (data.len(), data.first(), data.get(33)),
-        (33, Some(0x80 | 0xef), _) | (34, Some(0x80 | 0xef), Some(0x01))
-    )
-}
-
-/// Shortens an input for an error message; an xpub is private data and the
-/// full string must not end up in logs.
-pub(crate) fn abbreviate(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() <= 16 {
-        text.to_string()
-    } else {
-        format!("{}…", chars[..12].iter().collect::<String>())
-    }
-}
+use super::script::{ScriptType, network_name};
+use super::slip132::{decode_extended, version_for};
 
 /// How the user gave the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,7 +51,7 @@ impl PayoutKey {
             return Err(Error::Empty);
         }
         let key = if text.contains('(') {
-            descriptor::parse(text, script_type)?
+            PayoutKey::from_descriptor(descriptor::parse(text, script_type)?)
         } else {
             let (xpub, version) = decode_extended(text)?;
             let resolved = match (version.script_type, script_type) {
@@ -219,18 +78,15 @@ impl PayoutKey {
         key.on_network(network)
     }
 
-    pub(crate) fn from_descriptor_parts(
-        xpub: Xpub,
-        script_type: ScriptType,
-        origin: Option<(Fingerprint, DerivationPath)>,
-        chains: Vec<Vec<u32>>,
-    ) -> PayoutKey {
+    fn from_descriptor(parts: descriptor::Parts) -> PayoutKey {
         PayoutKey {
-            xpub,
-            script_type,
-            network: default_network(xpub.network),
-            origin,
-            form: KeyForm::Descriptor { chains },
+            xpub: parts.xpub,
+            script_type: parts.script_type,
+            network: default_network(parts.xpub.network),
+            origin: parts.origin,
+            form: KeyForm::Descriptor {
+                chains: parts.chains,
+            },
         }
     }
 
@@ -293,7 +149,7 @@ impl PayoutKey {
     /// A descriptor for the receive chain, for importing into a wallet
     /// (`wpkh([fp/84'/0'/0']xpub…/0/*)#checksum`).
     pub fn descriptor_string(&self, chain: &[u32]) -> String {
-        descriptor::render(self, chain)
+        descriptor::render(&self.xpub, self.script_type, self.origin.as_ref(), chain)
     }
 
     /// The path used when none is given: index 0 of the first chain
@@ -348,24 +204,13 @@ impl PayoutKey {
     /// Derives the key of one chain, once, for deriving a run of addresses
     /// with one child derivation each.
     pub fn chain(&self, chain: &[u32]) -> Result<Chain, Error> {
-        Chain::new(self, chain)
+        Chain::new(&self.xpub, self.script_type, self.network, chain)
     }
 
     /// The address at one path.
-    pub fn address_at(&self, path: &KeyPath) -> Result<super::DerivedAddress, Error> {
+    pub fn address_at(&self, path: &KeyPath) -> Result<DerivedAddress, Error> {
         self.check_path(path)?;
         self.chain(path.chain())?.address(path.index())
-    }
-
-    pub(crate) fn child_numbers(path: &[u32]) -> Result<Vec<ChildNumber>, Error> {
-        path.iter()
-            .map(|&i| {
-                ChildNumber::from_normal_idx(i).map_err(|e| Error::Derivation {
-                    path: KeyPath::format_chain(path),
-                    reason: e.to_string(),
-                })
-            })
-            .collect()
     }
 }
 

@@ -22,8 +22,9 @@ use bitcoin::{
     Txid, Witness, absolute::LockTime,
 };
 
-use super::ScriptType;
-use super::message::{SignatureFormat, VerifyError, decode_base64, network_of};
+use super::error::{SignatureFormat, VerifyError};
+use super::legacy::{decode_base64, network_of};
+use crate::wallet::script::ScriptType;
 
 const TAG: &[u8] = b"BIP0322-signed-message";
 
@@ -369,7 +370,7 @@ fn verify_p2pkh(
 }
 
 /// Builds a witness stack from items (for signing).
-pub(super) fn witness_of(items: &[&[u8]]) -> Witness {
+pub fn witness_of(items: &[&[u8]]) -> Witness {
     let mut witness = Witness::new();
     for item in items {
         witness.push(item);

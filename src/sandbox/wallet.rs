@@ -1,6 +1,8 @@
-//! Signing with keys held in memory — for `pocket-dca demo` and for tests
-//! only. The tool itself is watch-only: nothing here reads a private key from
-//! the user, the config or the database, and [`HotWallet`] never prints one.
+//! The demo's hot wallet: signing with keys held in memory — for
+//! `pocket-dca demo`, the sandbox and the tests only. It lives in the
+//! sandbox, not in `wallet`, so that the tool's own key room stays
+//! watch-only: nothing here reads a private key from the user, the config or
+//! the database, and [`HotWallet`] never prints one.
 
 use std::fmt;
 
@@ -12,8 +14,8 @@ use bitcoin::sighash::{EcdsaSighashType, Prevouts, SighashCache, TapSighashType}
 use bitcoin::sign_message::{MessageSignature, signed_msg_hash};
 use bitcoin::{Address, Amount, Network, NetworkKind};
 
-use super::bip322::{to_sign, to_spend, witness_of};
-use super::{KeyPath, PayoutKey, ScriptType};
+use crate::wallet::bip322::{to_sign, to_spend, witness_of};
+use crate::wallet::{KeyPath, PayoutKey, ScriptType};
 
 /// Header style of a legacy signature for a segwit address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,8 @@ use tokio::net::TcpListener;
 
 use crate::config::{Config, ProcessEnv};
 use crate::mail::Mailer;
-use crate::orders::{self, CreateOrder, Day, Plan};
+use crate::orders::model::Day;
+use crate::orders::{self, CreateOrder, Plan};
 use crate::payment::Iban;
 use crate::pocket::{Client, Currency, RetryPolicy};
 use crate::reminders::{self, Period, Settings};
@@ -279,7 +280,7 @@ async fn play(config: &Config, demo: &Demo, progress: impl Fn(u32)) -> Result<()
                     day,
                     emails: Vec::new(),
                     label: Some(label.to_string()),
-                    wallet_gap_limit: orders::DEFAULT_WALLET_GAP_LIMIT,
+                    wallet_gap_limit: crate::orders::model::DEFAULT_WALLET_GAP_LIMIT,
                 },
                 challenge_id: info.challenge.id,
                 signature,

@@ -8,9 +8,9 @@ use std::io::Write;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::orders::StoredOrder;
+use crate::format::{btc, grouped, money};
+use crate::orders::model::StoredOrder;
 use crate::portfolio::{is_purchase, price};
-use crate::reminders::compose::{grouped, money};
 use crate::store::{self, ExchangeFilter, ExchangeRow, Store};
 
 #[derive(Debug, thiserror::Error)]
@@ -94,9 +94,7 @@ pub fn csv(store: &Store, order_id: Option<&str>, out: impl Write) -> Result<usi
             text(row.fee),
             text(row.fee_rate),
             text(row.rate),
-            row.amount_sat
-                .map(|s| Decimal::from_i128_with_scale(i128::from(s), 8).to_string())
-                .unwrap_or_default(),
+            row.amount_sat.map(btc).unwrap_or_default(),
             num(row.amount_sat),
             payout.map(|p| p.txid.clone()).unwrap_or_default(),
             num(payout.map(|p| p.vout)),

@@ -3,11 +3,13 @@
 //! errors to exit codes; everything else lives in this library so that
 //! tests and benchmarks use the same code.
 
+pub mod alerts;
 pub mod cli;
 pub mod config;
+pub mod deliveries;
 pub mod demo;
 pub mod export;
-pub mod ledger;
+pub mod format;
 pub mod mail;
 pub mod orders;
 pub mod payment;

@@ -5,7 +5,8 @@
 
 use rust_decimal::Decimal;
 
-use crate::orders::StoredOrder;
+use crate::format::btc_decimal;
+use crate::orders::model::StoredOrder;
 use crate::pocket::Currency;
 use crate::reconcile::State;
 use crate::store::{self, ExchangeFilter, ExchangeRow, Store};
@@ -44,7 +45,7 @@ pub fn price(fiat: Decimal, sats: u64) -> Option<Decimal> {
     if sats == 0 {
         return None;
     }
-    Some((fiat / Decimal::from_i128_with_scale(i128::from(sats), 8)).round_dp(2))
+    Some((fiat / btc_decimal(sats)).round_dp(2))
 }
 
 /// Sums the exchanges of one order.

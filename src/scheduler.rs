@@ -12,9 +12,9 @@ use tokio::sync::Mutex;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
 use crate::config::Config;
-use crate::ledger;
 use crate::mail::Mailer;
 use crate::pocket::{Client, RetryPolicy};
+use crate::reconcile;
 use crate::reminders::{self, Settings};
 use crate::store::Store;
 
@@ -87,7 +87,7 @@ async fn run_sync(client: &Client, db: &std::path::Path) {
             return;
         }
     };
-    match ledger::sync(client, &mut store, Utc::now()).await {
+    match reconcile::sync::sync(client, &mut store, Utc::now()).await {
         Ok(report) => {
             for error in &report.errors {
                 tracing::warn!(%error, "sync: could not check");

@@ -357,7 +357,7 @@ fn paused_orders_and_orders_whose_purchase_arrived_get_no_reminder() {
     );
     let mut store = w.store();
     let fetched: pocket_dca::pocket::Exchange = serde_json::from_value(exchange.clone()).unwrap();
-    pocket_dca::ledger::apply(
+    pocket_dca::reconcile::apply(
         &mut store,
         &fetched,
         &exchange.to_string(),

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use super::{Context, print_json};
-use crate::ledger;
+use super::context::{Context, print_json};
+use crate::reconcile;
 
 /// Show an order's derived payout addresses and their status: expected,
 /// used (by one payout output, perhaps for several exchanges) or reused.
@@ -24,7 +24,7 @@ pub struct Args {
 pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (_config, store) = ctx.store()?;
     let id = store.resolve_order_id(&args.order)?;
-    let rows = ledger::address_window(&store, &id)?;
+    let rows = reconcile::window::addresses(&store, &id)?;
     if args.json {
         let rows: Vec<serde_json::Value> = rows
             .iter()
@@ -51,7 +51,7 @@ pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             row.status,
             row.exchange_ids
                 .iter()
-                .map(|id| crate::orders::short_id(id))
+                .map(|id| crate::format::short_id(id))
                 .collect::<Vec<_>>()
                 .join(" ")
         );

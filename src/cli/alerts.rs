@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use chrono::Utc;
 
-use super::{Context, print_json};
-use crate::pocket::timestamp;
+use super::context::{Context, print_json};
 
 /// List open alerts (newest first), or acknowledge one.
 #[derive(Debug, clap::Args)]
@@ -43,7 +42,7 @@ enum Command {
 pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (_config, store) = ctx.store()?;
     if let Some(Command::Ack { id }) = args.command {
-        if !store.acknowledge_alert(id, &timestamp::format(&Utc::now()))? {
+        if !store.acknowledge_alert(id, Utc::now())? {
             bail!("no alert {id}; `pocket-dca alerts --all` lists them");
         }
         println!("alert {id} acknowledged");

@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::CommandFactory;
-
 /// Print a completion script for a shell.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -16,8 +14,8 @@ pub struct Args {
     shell: clap_complete::Shell,
 }
 
-pub(super) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut command = super::Cli::command();
+/// Prints the completion script of `command`, the whole command line.
+pub(super) fn run(args: Args, mut command: clap::Command) -> anyhow::Result<ExitCode> {
     clap_complete::generate(
         args.shell,
         &mut command,

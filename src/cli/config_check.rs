@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::{Context, print_json};
+use super::context::{Context, print_json};
 
 /// Validate the config file and print the settings in effect (secrets as ***).
 ///

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::{Context, print_json};
+use super::context::{Context, print_json};
 
 /// Show the database's schema version and row counts.
 ///

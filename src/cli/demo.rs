@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::shutdown_signal;
+use super::context::shutdown_signal;
 use crate::demo;
 
 /// Run the whole tool locally: sandbox, service and a year of purchases.

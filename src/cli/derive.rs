@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use super::{Context, parse_key, print_json};
+use super::context::{Context, parse_key, print_json};
 
 /// The most addresses one call prints.
 const MAX_COUNT: u32 = 1_000_000;

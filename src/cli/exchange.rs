@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use chrono::Utc;
 
-use super::Context;
-use crate::ledger;
+use super::context::Context;
+use crate::reconcile;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -30,7 +30,7 @@ pub(super) async fn run(ctx: &Context<'_>, command: Command) -> anyhow::Result<E
     let Command::Fetch(args) = command;
     let (config, mut store) = ctx.store()?;
     let client = ctx.pocket_client(&config)?;
-    let applied = ledger::fetch(&client, &mut store, &args.id, Utc::now())
+    let applied = reconcile::sync::fetch(&client, &mut store, &args.id, Utc::now())
         .await
         .with_context(|| format!("while fetching exchange {}", args.id))?;
     println!("exchange {}: {}", applied.exchange_id, applied.summary);

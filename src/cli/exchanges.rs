@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use super::{Context, print_json};
-use crate::orders::short_id;
+use super::context::{Context, print_json};
+use crate::format::{currency_of_pair, short_id};
 use crate::reconcile::State;
 use crate::store::{ExchangeFilter, ExchangeRow};
 
@@ -118,9 +118,8 @@ pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         let currency = row
             .pair
             .as_deref()
-            .and_then(|p| p.rsplit('/').next())
-            .unwrap_or("")
-            .to_ascii_uppercase();
+            .map(currency_of_pair)
+            .unwrap_or_default();
         println!(
             "{:<8}  {:<8}  {:<11}  {:<24}  {:>12}  {:>8}  {:>12}  {:>11}  {:<6}  {}{}",
             short_id(&row.id),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::Context;
+use super::context::Context;
 use crate::export;
 
 #[derive(Debug, clap::Subcommand)]

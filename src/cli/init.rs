@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::{Context, open_store};
+use super::context::{Context, open_store};
 use crate::config::{self, Config};
 use crate::wallet::{network_name, parse_network};
 

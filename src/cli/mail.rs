@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::Context;
+use super::context::Context;
 use crate::mail::Mailer;
 use crate::reminders::compose;
 

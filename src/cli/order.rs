@@ -8,12 +8,11 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use super::{Context, print_json};
+use super::context::{Context, print_json};
+use crate::format::short_id;
 use crate::orders::instructions::{self, Instructions};
-use crate::orders::{
-    self, ChallengeInfo, Changes, CreateOrder, DEFAULT_WALLET_GAP_LIMIT, Day, ImportOrder, Plan,
-    StoredOrder, short_id,
-};
+use crate::orders::model::{DEFAULT_WALLET_GAP_LIMIT, Day, StoredOrder};
+use crate::orders::{self, ChallengeInfo, Changes, CreateOrder, ImportOrder, Plan};
 use crate::payment::{Iban, QrImage, render_terminal};
 use crate::pocket::{Currency, timestamp};
 use crate::wallet::{KeyPath, PayoutKey, ScriptType};
@@ -268,7 +267,7 @@ fn parse_key(
     args: &KeyArgs,
     network: crate::wallet::Network,
 ) -> anyhow::Result<(String, PayoutKey, KeyPath)> {
-    super::parse_key(
+    super::context::parse_key(
         &args.key,
         args.script_type.as_deref(),
         args.path.as_deref(),
@@ -587,11 +586,10 @@ async fn import(ctx: &Context<'_>, args: ImportArgs) -> anyhow::Result<ExitCode>
         path,
         plan,
     };
-    let order = orders::import(&client, &mut store, &request, Utc::now())
+    let imported = orders::import(&client, &mut store, &request, Utc::now())
         .await
         .with_context(|| format!("while importing order {}", args.id))?;
-    // Exchanges that arrived before the order was known are reconciled now.
-    let adopted = crate::ledger::adopt(&mut store, &order.id, Utc::now())?;
+    let (order, adopted) = (imported.order, imported.adopted);
     if args.json {
         print_json(&order.view())?;
     } else {
@@ -606,10 +604,10 @@ async fn import(ctx: &Context<'_>, args: ImportArgs) -> anyhow::Result<ExitCode>
 }
 
 async fn refresh(ctx: &Context<'_>, args: IdArgs) -> anyhow::Result<ExitCode> {
-    let (config, store) = ctx.store()?;
+    let (config, mut store) = ctx.store()?;
     let id = store.resolve_order_id(&args.id)?;
     let client = ctx.pocket_client(&config)?;
-    let order = orders::refresh(&client, &store, &id, Utc::now())
+    let order = orders::refresh(&client, &mut store, &id, Utc::now())
         .await
         .with_context(|| format!("while refreshing order {id}"))?;
     print_brief(&order, args.json)?;

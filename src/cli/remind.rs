@@ -6,9 +6,9 @@ use anyhow::{Context as _, bail};
 use chrono::Utc;
 use serde::Serialize;
 
-use super::{Context, print_json};
+use super::context::{Context, print_json};
+use crate::format::short_id;
 use crate::mail::Mailer;
-use crate::orders::short_id;
 use crate::pocket::timestamp;
 use crate::reminders::{self, Outcome, Period, Settings, compose};
 

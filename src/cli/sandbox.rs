@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use rust_decimal::Decimal;
 
-use super::Context;
+use super::context::Context;
 use crate::pocket::Btc;
 use crate::sandbox::{self, Options};
 use crate::wallet::parse_network;
@@ -148,6 +148,6 @@ pub(super) async fn run(ctx: &Context<'_>, args: Args) -> anyhow::Result<ExitCod
         );
         let _ = out.flush();
     }
-    sandbox::serve(engine, listener, super::shutdown_signal()).await?;
+    sandbox::serve(engine, listener, super::context::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }

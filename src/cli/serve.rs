@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use super::{Context, shutdown_signal};
+use super::context::{Context, shutdown_signal};
 use crate::service;
 
 /// Run the service: the webhook listener, the dashboard and the scheduler.

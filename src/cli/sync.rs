@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use chrono::Utc;
 
-use super::{Context, print_json};
-use crate::ledger;
+use super::context::{Context, print_json};
+use crate::reconcile;
 
 /// Fetch every exchange that may still change, and every order, from Pocket.
 ///
@@ -24,7 +24,7 @@ pub struct Args {
 pub(super) async fn run(ctx: &Context<'_>, args: Args) -> anyhow::Result<ExitCode> {
     let (config, mut store) = ctx.store()?;
     let client = ctx.pocket_client(&config)?;
-    let report = ledger::sync(&client, &mut store, Utc::now())
+    let report = reconcile::sync::sync(&client, &mut store, Utc::now())
         .await
         .context("while syncing with Pocket")?;
     if args.json {

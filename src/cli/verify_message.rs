@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::{Context, print_json};
+use super::context::{Context, print_json};
 use crate::wallet::{parse_address, verify_message};
 
 /// Verify that a message was signed by the key of an address.

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use chrono::Utc;
 
-use super::{Context, print_json};
-use crate::ledger;
+use super::context::{Context, print_json};
+use crate::deliveries;
 
 /// List stored webhook deliveries with their processing result, or replay one.
 #[derive(Debug, clap::Args)]
@@ -42,7 +42,7 @@ enum Command {
 pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let (_config, mut store) = ctx.store()?;
     if let Some(Command::Replay { id }) = args.command {
-        let status = ledger::replay(&mut store, id, Utc::now())?;
+        let status = deliveries::replay(&mut store, id, Utc::now())?;
         let delivery = store.delivery(id)?;
         println!(
             "delivery {id}: {status}{}",

@@ -5,7 +5,7 @@
 
 use rust_decimal::Decimal;
 
-use super::StoredOrder;
+use super::model::StoredOrder;
 use crate::payment::{
     CreditorReference, EpcTransfer, Error, Iban, SwissAddress, SwissBill, SwissReference,
     parse_swiss,

@@ -12,8 +12,9 @@ use rust_decimal::Decimal;
 
 use super::error::Error;
 use super::schedule::Period;
-use crate::orders::StoredOrder;
+use crate::format::{btc_decimal, grouped, money};
 use crate::orders::instructions::{self, PaymentCode};
+use crate::orders::model::StoredOrder;
 use crate::payment::{Iban, QrImage};
 use crate::pocket::timestamp;
 use crate::reconcile::State;
@@ -76,32 +77,6 @@ struct ReminderHtml<'a> {
     v: &'a ReminderView<'a>,
 }
 
-/// An amount with two decimals.
-pub fn money(amount: Decimal) -> String {
-    let mut a = amount;
-    a.rescale(2);
-    a.to_string()
-}
-
-/// Digits grouped by thousands: `61234.50` → `61,234.50`.
-pub fn grouped(number: &str) -> String {
-    let (whole, fraction) = number
-        .split_once('.')
-        .map_or((number, None), |(w, f)| (w, Some(f)));
-    let (sign, digits) = whole.strip_prefix('-').map_or(("", whole), |d| ("-", d));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    match fraction {
-        Some(f) => format!("{sign}{out}.{f}"),
-        None => format!("{sign}{out}"),
-    }
-}
-
 /// The subject of a reminder, e.g. `Bitcoin purchase December 2026: transfer
 /// EUR 100.00, reference RF18 GW8K 79`.
 pub fn subject(period: Period, currency: &str, amount: &str, reference: &str) -> String {
@@ -155,7 +130,7 @@ pub fn month_result(
         let sats: u64 = rows.iter().filter_map(|e| e.amount_sat).sum();
         let cost: Decimal = rows.iter().filter_map(|e| e.cost).sum();
         let fee: Decimal = rows.iter().filter_map(|e| e.fee).sum();
-        let btc = Decimal::from_i128_with_scale(i128::from(sats), 8);
+        let btc = btc_decimal(sats);
         let price = if btc.is_zero() {
             String::new()
         } else {
@@ -310,7 +285,7 @@ fn alert_headline(alert: &AlertRow) -> String {
 /// Composes the e-mail of an alert.
 pub fn alert(alert: &AlertRow) -> Result<Composed, Error> {
     let headline = alert_headline(alert);
-    let order = alert.order_id.as_deref().map(crate::orders::short_id);
+    let order = alert.order_id.as_deref().map(crate::format::short_id);
     let exchange = alert.exchange_id.as_deref();
     let view = AlertView {
         headline: &headline,

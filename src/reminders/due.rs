@@ -9,10 +9,11 @@ use super::compose;
 use super::error::Error;
 use super::schedule::{Period, due_at};
 use super::settings::Settings;
+use crate::alerts::{AlertKind, NewAlert};
 use crate::mail::{self, Mailer};
-use crate::orders::StoredOrder;
+use crate::orders::model::StoredOrder;
 use crate::pocket::timestamp;
-use crate::store::{NewAlert, Severity, Store};
+use crate::store::Store;
 
 /// What happened to one reminder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,8 +151,7 @@ pub async fn send(
             if attempts == 1 {
                 store.raise_alert(
                     &NewAlert {
-                        kind: "reminder_failed",
-                        severity: Severity::Warning,
+                        kind: AlertKind::ReminderFailed,
                         order_id: Some(order.id.clone()),
                         exchange_id: None,
                         message: format!(
@@ -159,9 +159,9 @@ pub async fn send(
                             order.name(),
                             period.name()
                         ),
-                        dedup_key: Some(format!("reminder_failed:{}:{key}", order.id)),
+                        subject: format!("{}:{key}", order.id),
                     },
-                    &now_text,
+                    now,
                 )?;
             }
             Ok(Outcome::Failed(error))

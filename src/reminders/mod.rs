@@ -18,6 +18,6 @@ mod settings;
 
 pub use due::{Outcome, backoff, next_due, recipients, run_due, send};
 pub use error::Error;
-pub use notify::{MAILED_ALERTS, detect_missed_orders, mail_alerts};
+pub use notify::{detect_missed_orders, mail_alerts};
 pub use schedule::{Period, due_at};
 pub use settings::Settings;

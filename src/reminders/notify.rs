@@ -8,21 +8,11 @@ use super::due::recipients;
 use super::error::Error;
 use super::schedule::{Period, due_at};
 use super::settings::Settings;
+use crate::alerts::{AlertKind, NewAlert};
+use crate::format::money;
 use crate::mail::Mailer;
 use crate::pocket::timestamp;
-use crate::store::{NewAlert, Severity, Store};
-
-/// Alert kinds that are e-mailed: what the user must act on.
-pub const MAILED_ALERTS: [&str; 8] = [
-    "interrupted",
-    "refunded",
-    "foreign_address",
-    "address_reuse",
-    "refund_after_settlement",
-    "gap_headroom",
-    "missed_order",
-    "reminder_failed",
-];
+use crate::store::Store;
 
 /// Attempts to e-mail one alert before giving up on it.
 const MAX_EMAIL_ATTEMPTS: u32 = 20;
@@ -33,9 +23,8 @@ pub async fn mail_alerts(
     mailer: &Mailer,
     now: DateTime<Utc>,
 ) -> Result<usize, Error> {
-    let now_text = timestamp::format(&now);
     let mut sent = 0;
-    for alert in store.alerts_to_email(&MAILED_ALERTS, MAX_EMAIL_ATTEMPTS)? {
+    for alert in store.alerts_to_email(&AlertKind::mailed_kinds(), MAX_EMAIL_ATTEMPTS)? {
         let order = match &alert.order_id {
             Some(id) => store.order(id)?,
             None => None,
@@ -49,7 +38,7 @@ pub async fn mail_alerts(
         };
         match attempt.await {
             Ok(()) => {
-                store.alert_emailed(alert.id, &now_text)?;
+                store.alert_emailed(alert.id, now)?;
                 sent += 1;
             }
             Err(Error::Store(e)) => return Err(Error::Store(e)),
@@ -72,7 +61,6 @@ pub fn detect_missed_orders(
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> Result<usize, Error> {
-    let now_text = timestamp::format(&now);
     let this = Period::of(now, settings.timezone);
     let mut raised = 0;
     for order in store.orders()? {
@@ -94,8 +82,7 @@ pub fn detect_missed_orders(
             }
             let new = store.raise_alert(
                 &NewAlert {
-                    kind: "missed_order",
-                    severity: Severity::Warning,
+                    kind: AlertKind::MissedOrder,
                     order_id: Some(order.id.clone()),
                     exchange_id: None,
                     message: format!(
@@ -105,14 +92,14 @@ pub fn detect_missed_orders(
                         settings.missed_after_days,
                         due.with_timezone(&settings.timezone).format("%-d %B"),
                         order.currency.code(),
-                        compose::money(order.amount),
+                        money(order.amount),
                         crate::payment::Iban::parse(&order.debitor_iban)
                             .map(|i| i.formatted())
                             .unwrap_or_else(|_| order.debitor_iban.clone())
                     ),
-                    dedup_key: Some(format!("missed_order:{}:{period}", order.id)),
+                    subject: format!("{}:{period}", order.id),
                 },
-                &now_text,
+                now,
             )?;
             raised += usize::from(new.is_some());
         }

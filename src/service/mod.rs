@@ -2,9 +2,6 @@
 //! in one process, stopped gracefully — requests in flight finish, queued
 //! deliveries are committed and processed, the database is checkpointed.
 
-mod intake;
-mod processor;
-
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,10 +9,9 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use intake::DeliveryWriter;
-pub use processor::Processor;
-
 use crate::config::Config;
+use crate::deliveries::processor::Processor;
+use crate::deliveries::writer::DeliveryWriter;
 use crate::reminders::Settings;
 use crate::web::auth::Auth;
 use crate::web::{self, Counters, DashboardState, WebhookState};

@@ -1,38 +1,12 @@
 //! Alerts: raised once per fact (a dedup key), acknowledged by the user.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Error, Store};
-
-/// An alert to raise.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewAlert {
-    pub kind: &'static str,
-    pub severity: Severity,
-    pub order_id: Option<String>,
-    pub exchange_id: Option<String>,
-    pub message: String,
-    /// The same key is raised once; `None` always raises.
-    pub dedup_key: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
-}
+use super::db::Store;
+use super::error::Error;
+use crate::alerts::{AlertKind, NewAlert};
+use crate::pocket::timestamp;
 
 /// A stored alert.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -47,7 +21,7 @@ pub struct AlertRow {
     pub acknowledged: bool,
 }
 
-pub(super) fn from_row(r: &rusqlite::Row) -> rusqlite::Result<AlertRow> {
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<AlertRow> {
     Ok(AlertRow {
         id: r.get(0)?,
         kind: r.get(1)?,
@@ -63,18 +37,18 @@ pub(super) fn from_row(r: &rusqlite::Row) -> rusqlite::Result<AlertRow> {
 impl Store {
     /// Raises an alert unless one with the same dedup key exists; the new
     /// alert's id, or `None` when it was raised before.
-    pub fn raise_alert(&self, alert: &NewAlert, now: &str) -> Result<Option<i64>, Error> {
+    pub fn raise_alert(&self, alert: &NewAlert, now: DateTime<Utc>) -> Result<Option<i64>, Error> {
         let changed = self.conn.execute(
             "INSERT INTO alerts (kind, severity, order_id, exchange_id, message, created_at, dedup_key)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (dedup_key) DO NOTHING",
             params![
-                alert.kind,
-                alert.severity.as_str(),
+                alert.kind.as_str(),
+                alert.severity().as_str(),
                 alert.order_id,
                 alert.exchange_id,
                 alert.message,
-                now,
-                alert.dedup_key
+                timestamp::format(&now),
+                alert.dedup_key()
             ],
         )?;
         Ok((changed > 0).then(|| self.conn.last_insert_rowid()))
@@ -103,20 +77,54 @@ impl Store {
 
     /// Acknowledges the alert raised under `dedup_key`, if any is open (a
     /// fact that stopped being true, like an interruption that resolved).
-    pub fn resolve_alert(&self, dedup_key: &str, now: &str) -> Result<(), Error> {
+    pub fn resolve_alert(&self, dedup_key: &str, now: DateTime<Utc>) -> Result<(), Error> {
         self.conn.execute(
             "UPDATE alerts SET acknowledged = 1, acknowledged_at = ?2 WHERE dedup_key = ?1 AND acknowledged = 0",
-            params![dedup_key, now],
+            params![dedup_key, timestamp::format(&now)],
         )?;
         Ok(())
     }
 
     /// Acknowledges an alert; false when there is no such alert.
-    pub fn acknowledge_alert(&self, id: i64, now: &str) -> Result<bool, Error> {
+    pub fn acknowledge_alert(&self, id: i64, now: DateTime<Utc>) -> Result<bool, Error> {
         let changed = self.conn.execute(
             "UPDATE alerts SET acknowledged = 1, acknowledged_at = coalesce(acknowledged_at, ?2) WHERE id = ?1",
-            params![id, now],
+            params![id, timestamp::format(&now)],
         )?;
         Ok(changed > 0)
+    }
+
+    /// Alerts of the given kinds not e-mailed yet (nor acknowledged), oldest first.
+    pub fn alerts_to_email(
+        &self,
+        kinds: &[AlertKind],
+        max_attempts: u32,
+    ) -> Result<Vec<AlertRow>, Error> {
+        let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        let kinds = serde_json::to_string(&names).map_err(|e| Error::Encode(e.to_string()))?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, kind, severity, order_id, exchange_id, message, created_at, acknowledged FROM alerts
+             WHERE emailed_at IS NULL AND acknowledged = 0 AND email_attempts < ?2
+               AND kind IN (SELECT value FROM json_each(?1))
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![kinds, max_attempts], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn alert_emailed(&self, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
+        self.conn.execute(
+            "UPDATE alerts SET emailed_at = ?2, email_attempts = email_attempts + 1, email_error = NULL WHERE id = ?1",
+            params![id, timestamp::format(&now)],
+        )?;
+        Ok(())
+    }
+
+    pub fn alert_email_failed(&self, id: i64, error: &str) -> Result<(), Error> {
+        self.conn.execute(
+            "UPDATE alerts SET email_attempts = email_attempts + 1, email_error = ?2 WHERE id = ?1",
+            params![id, error],
+        )?;
+        Ok(())
     }
 }

@@ -1,9 +1,12 @@
 //! Webhook deliveries: stored raw before they are acknowledged, processed
 //! afterwards.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Error, Store};
+use super::db::Store;
+use super::error::Error;
+use crate::pocket::timestamp;
 
 /// A delivery as it arrived.
 #[derive(Debug, Clone)]
@@ -109,11 +112,11 @@ impl Store {
         event: Option<&str>,
         exchange_id: Option<&str>,
         result: &str,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> Result<(), Error> {
         self.conn.execute(
             "UPDATE webhook_deliveries SET status = ?2, event = ?3, exchange_id = ?4, result = ?5, processed_at = ?6 WHERE id = ?1",
-            params![id, status, event, exchange_id, result, now],
+            params![id, status, event, exchange_id, result, timestamp::format(&now)],
         )?;
         Ok(())
     }

@@ -3,8 +3,9 @@
 use rusqlite::{OptionalExtension, params};
 use rust_decimal::Decimal;
 
-use super::{Error, Store};
-use crate::reconcile::State;
+use super::db::Store;
+use super::error::Error;
+use crate::reconcile::rules::State;
 
 /// The payout of a settled exchange, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -214,74 +215,20 @@ impl Store {
         Ok(())
     }
 
-    /// The order and index an address was derived for.
-    pub fn address_location(&self, address: &str) -> Result<Option<(String, u32)>, Error> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT order_id, idx FROM addresses WHERE address = ?1",
-                [address],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
-    }
-
-    /// The outputs (`txid:vout`) that paid to an address, other than `exchange_id`'s.
-    pub fn outputs_paid_to(
+    /// Exchanges of an order first seen or executed in `[from, to)` that are
+    /// not refunded (timestamps in the stored ISO-8601 UTC form).
+    pub fn exchange_ids_between(
         &self,
         order_id: &str,
-        index: u32,
-        exchange_id: &str,
+        from: &str,
+        to: &str,
     ) -> Result<Vec<String>, Error> {
         let mut stmt = self.conn.prepare(
-            "SELECT DISTINCT txid || ':' || vout FROM address_uses WHERE order_id = ?1 AND idx = ?2 AND exchange_id <> ?3",
+            "SELECT id FROM exchanges WHERE order_id = ?1 AND state <> 'refunded'
+               AND coalesce(executed_on, first_seen_at) >= ?2 AND coalesce(executed_on, first_seen_at) < ?3
+             ORDER BY coalesce(executed_on, first_seen_at)",
         )?;
-        let rows = stmt.query_map(params![order_id, index, exchange_id], |r| r.get(0))?;
+        let rows = stmt.query_map(params![order_id, from, to], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Records which address an exchange's payout used.
-    pub fn record_use(
-        &self,
-        exchange_id: &str,
-        order_id: &str,
-        index: u32,
-        txid: &str,
-        vout: u32,
-        now: &str,
-    ) -> Result<(), Error> {
-        self.conn.execute(
-            "INSERT INTO address_uses (exchange_id, order_id, idx, txid, vout, used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (exchange_id) DO UPDATE SET order_id = excluded.order_id, idx = excluded.idx, txid = excluded.txid, vout = excluded.vout",
-            params![exchange_id, order_id, index, txid, vout, now],
-        )?;
-        Ok(())
-    }
-
-    /// The used indexes of an order's addresses.
-    pub fn used_indexes(&self, order_id: &str) -> Result<Vec<u32>, Error> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT DISTINCT idx FROM address_uses WHERE order_id = ?1 ORDER BY idx")?;
-        let rows = stmt.query_map([order_id], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// The exchanges that used each address of an order: index → ids.
-    pub fn uses_by_index(&self, order_id: &str) -> Result<Vec<(u32, String, String)>, Error> {
-        let mut stmt = self.conn.prepare(
-            "SELECT idx, exchange_id, txid || ':' || vout FROM address_uses WHERE order_id = ?1 ORDER BY idx, used_at, exchange_id",
-        )?;
-        let rows = stmt.query_map([order_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// The highest derived index of an order.
-    pub fn highest_index(&self, order_id: &str) -> Result<Option<u32>, Error> {
-        Ok(self.conn.query_row(
-            "SELECT max(idx) FROM addresses WHERE order_id = ?1",
-            [order_id],
-            |r| r.get(0),
-        )?)
     }
 }

@@ -3,18 +3,12 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Error, Store};
-use crate::orders::{Day, StoredOrder};
+use super::addresses::insert_addresses;
+use super::db::Store;
+use super::error::Error;
+use crate::orders::model::{Day, StoredOrder};
 use crate::pocket::{Currency, PaymentMethod};
 use crate::wallet::{DerivedAddress, KeyPath, ScriptType, network_name, parse_network};
-
-/// One derived address of an order.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct AddressRow {
-    pub index: u32,
-    pub path: String,
-    pub address: String,
-}
 
 const ORDER_COLUMNS: &str = "id, label, active, currency, fee_rate, amount, day, emails, key, pocket_key, script_type, network, chain, start_index, signed_address, gap_limit, wallet_gap_limit, debitor_iban, payment_method, pocket_json, created_on, stored_at, updated_at";
 
@@ -129,22 +123,6 @@ impl Store {
         Ok(())
     }
 
-    /// Adds derived addresses to an order's window (existing ones are
-    /// kept); inside the caller's transaction.
-    pub fn add_addresses(
-        &self,
-        order_id: &str,
-        addresses: &[DerivedAddress],
-        now: DateTime<Utc>,
-    ) -> Result<(), Error> {
-        insert_addresses(
-            &self.conn,
-            order_id,
-            addresses,
-            &crate::pocket::timestamp::format(&now),
-        )
-    }
-
     pub fn order(&self, id: &str) -> Result<Option<StoredOrder>, Error> {
         Ok(self
             .conn
@@ -235,53 +213,4 @@ impl Store {
         }
         Ok(())
     }
-
-    /// The order an address was derived for, if any.
-    pub fn address_owner(&self, address: &str) -> Result<Option<String>, Error> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT order_id FROM addresses WHERE address = ?1",
-                [address],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
-
-    /// The derived addresses of an order, by index.
-    pub fn addresses(&self, order_id: &str) -> Result<Vec<AddressRow>, Error> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT idx, path, address FROM addresses WHERE order_id = ?1 ORDER BY idx")?;
-        let rows = stmt.query_map([order_id], |r| {
-            Ok(AddressRow {
-                index: r.get(0)?,
-                path: r.get(1)?,
-                address: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-}
-
-fn insert_addresses(
-    tx: &rusqlite::Connection,
-    order_id: &str,
-    addresses: &[DerivedAddress],
-    now: &str,
-) -> Result<(), Error> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO addresses (order_id, idx, path, address, derived_at) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (order_id, idx) DO NOTHING",
-    )?;
-    for derived in addresses {
-        stmt.execute(params![
-            order_id,
-            derived.index(),
-            derived.path.to_string(),
-            derived.address.to_string(),
-            now
-        ])?;
-    }
-    Ok(())
 }

@@ -2,7 +2,8 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{AlertRow, Error, Store};
+use super::db::Store;
+use super::error::Error;
 
 /// A reminder and where it stands.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -129,56 +130,6 @@ impl Store {
             "INSERT INTO reminders (order_id, period, due_at, status, note) VALUES (?1, ?2, ?3, 'skipped', ?4)
              ON CONFLICT (order_id, period) DO NOTHING",
             params![order_id, period, due_at, note],
-        )?;
-        Ok(())
-    }
-
-    /// Exchanges of an order first seen or executed in `[from, to)` that are
-    /// not refunded (timestamps in the stored ISO-8601 UTC form).
-    pub fn exchange_ids_between(
-        &self,
-        order_id: &str,
-        from: &str,
-        to: &str,
-    ) -> Result<Vec<String>, Error> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id FROM exchanges WHERE order_id = ?1 AND state <> 'refunded'
-               AND coalesce(executed_on, first_seen_at) >= ?2 AND coalesce(executed_on, first_seen_at) < ?3
-             ORDER BY coalesce(executed_on, first_seen_at)",
-        )?;
-        let rows = stmt.query_map(params![order_id, from, to], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Alerts of the given kinds not e-mailed yet (nor acknowledged), oldest first.
-    pub fn alerts_to_email(
-        &self,
-        kinds: &[&str],
-        max_attempts: u32,
-    ) -> Result<Vec<AlertRow>, Error> {
-        let kinds = serde_json::to_string(kinds).map_err(|e| Error::Encode(e.to_string()))?;
-        let mut stmt = self.conn.prepare(
-            "SELECT id, kind, severity, order_id, exchange_id, message, created_at, acknowledged FROM alerts
-             WHERE emailed_at IS NULL AND acknowledged = 0 AND email_attempts < ?2
-               AND kind IN (SELECT value FROM json_each(?1))
-             ORDER BY id",
-        )?;
-        let rows = stmt.query_map(params![kinds, max_attempts], super::alerts::from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    pub fn alert_emailed(&self, id: i64, now: &str) -> Result<(), Error> {
-        self.conn.execute(
-            "UPDATE alerts SET emailed_at = ?2, email_attempts = email_attempts + 1, email_error = NULL WHERE id = ?1",
-            params![id, now],
-        )?;
-        Ok(())
-    }
-
-    pub fn alert_email_failed(&self, id: i64, error: &str) -> Result<(), Error> {
-        self.conn.execute(
-            "UPDATE alerts SET email_attempts = email_attempts + 1, email_error = ?2 WHERE id = ?1",
-            params![id, error],
         )?;
         Ok(())
     }

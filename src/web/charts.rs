@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
+use crate::format::grouped;
 use crate::portfolio::{Accumulated, PricePoint};
-use crate::reminders::compose::grouped;
 
 const W: f64 = 640.0;
 const H: f64 = 240.0;

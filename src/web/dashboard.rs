@@ -19,14 +19,15 @@ use rust_decimal::Decimal;
 use super::auth::Auth;
 use super::charts;
 use crate::export;
-use crate::ledger;
+use crate::format::short_id;
+use crate::format::{btc, currency_of_pair, grouped, local, local_text, money};
 use crate::orders::instructions::{self, PaymentCode};
-use crate::orders::{StoredOrder, short_id};
+use crate::orders::model::StoredOrder;
 use crate::payment::{Iban, QrImage};
-use crate::pocket::timestamp;
 use crate::portfolio::{self, OrderStats};
+use crate::reconcile;
 use crate::reconcile::State as ExchangeState;
-use crate::reminders::{self, Settings, compose::grouped, compose::money};
+use crate::reminders::{self, Settings};
 use crate::store::{AlertRow, ExchangeFilter, ExchangeRow, Store};
 use crate::wallet::{Network, network_name};
 
@@ -192,22 +193,6 @@ impl DashboardState {
     }
 }
 
-fn local(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz)
-        .format("%Y-%m-%d %H:%M %Z")
-        .to_string()
-}
-
-fn local_text(at: &str, tz: Tz) -> String {
-    at.parse::<DateTime<Utc>>()
-        .map(|t| local(t, tz))
-        .unwrap_or_else(|_| at.to_string())
-}
-
-fn btc(sats: u64) -> String {
-    Decimal::from_i128_with_scale(i128::from(sats), 8).to_string()
-}
-
 pub struct AlertView {
     id: i64,
     kind: String,
@@ -245,12 +230,7 @@ pub struct ExchangeView {
 }
 
 fn exchange_view(e: &ExchangeRow, names: &HashMap<String, String>, tz: Tz) -> ExchangeView {
-    let currency = e
-        .pair
-        .as_deref()
-        .and_then(|p| p.rsplit('/').next())
-        .unwrap_or("")
-        .to_ascii_uppercase();
+    let currency = e.pair.as_deref().map(currency_of_pair).unwrap_or_default();
     let amount = |d: Option<Decimal>| {
         d.map(|d| format!("{currency} {}", grouped(&money(d))))
             .unwrap_or_else(|| "–".into())
@@ -549,17 +529,11 @@ pub async fn order(
             format!("The payment details from Pocket are not usable: {e}"),
         ),
     };
-    let headroom = ledger::headroom(&store, &order)?;
-    let by_id: HashMap<&str, &ExchangeRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
-    let addresses = ledger::address_window(&store, &order.id)?
+    let headroom = reconcile::headroom(&store, &order)?;
+    let addresses = reconcile::window::addresses(&store, &order.id)?
         .into_iter()
         .map(|a| {
-            let sats: u64 = a
-                .exchange_ids
-                .iter()
-                .filter_map(|id| by_id.get(id.as_str()))
-                .filter_map(|r| r.payout.as_ref().and_then(|p| p.amount_sat))
-                .sum();
+            let sats = a.received_sat;
             AddressView {
                 index: a.index,
                 path: a.path,
@@ -622,7 +596,7 @@ pub async fn order(
                 headroom.longest_gap,
                 headroom.wallet_gap_limit,
                 headroom.remaining,
-                if headroom.remaining <= i64::from(crate::reconcile::HEADROOM_MARGIN) {
+                if headroom.is_tight() {
                     " — raise the wallet's gap limit"
                 } else {
                     ""
@@ -757,7 +731,7 @@ pub async fn acknowledge(
 ) -> Result<Response, WebError> {
     check_csrf(&state, &session, &form)?;
     let store = state.store();
-    if !store.acknowledge_alert(id, &timestamp::format(&Utc::now()))? {
+    if !store.acknowledge_alert(id, Utc::now())? {
         return Err(WebError::NotFound(format!("alert {id}")));
     }
     // Back where the button was (same origin only).

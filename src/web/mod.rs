@@ -9,32 +9,13 @@ mod dashboard;
 mod webhook;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::middleware;
 use axum::routing::{get, post};
 
 pub use dashboard::DashboardState;
-pub use webhook::{MAX_BODY_BYTES, WebhookState};
-
-/// Counters of the webhook endpoint, for logs and health.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub stored: AtomicU64,
-    pub rejected: AtomicU64,
-    pub failed: AtomicU64,
-}
-
-impl Counters {
-    pub fn snapshot(&self) -> serde_json::Value {
-        serde_json::json!({
-            "stored": self.stored.load(Ordering::Relaxed),
-            "rejected": self.rejected.load(Ordering::Relaxed),
-            "failed": self.failed.load(Ordering::Relaxed),
-        })
-    }
-}
+pub use webhook::{Counters, MAX_BODY_BYTES, WebhookState};
 
 /// The webhook listener: `POST /webhooks/pocket` and `GET /healthz`.
 pub fn webhook_router(state: Arc<WebhookState>) -> Router {

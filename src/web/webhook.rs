@@ -3,7 +3,7 @@
 //! answer 2xx only after the commit, then let the processor work.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -11,15 +11,33 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
-use super::Counters;
 use crate::config::Secret;
+use crate::deliveries::processor::Processor;
+use crate::deliveries::writer::DeliveryWriter;
 use crate::pocket::timestamp;
 use crate::pocket::webhook::{CORRELATION_HEADER, RETRY_COUNT_HEADER, SIGNATURE_HEADER, verify};
-use crate::service::{DeliveryWriter, Processor};
 use crate::store::NewDelivery;
 
 /// The largest body accepted; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Counters of the webhook endpoint, for logs and health.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub stored: AtomicU64,
+    pub rejected: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+impl Counters {
+    pub fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({
+            "stored": self.stored.load(Ordering::Relaxed),
+            "rejected": self.rejected.load(Ordering::Relaxed),
+            "failed": self.failed.load(Ordering::Relaxed),
+        })
+    }
+}
 
 /// What the endpoint needs.
 pub struct WebhookState {

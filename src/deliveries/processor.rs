@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::ledger;
 use crate::store::{self, Store};
 
 /// How often pending deliveries are looked for without a wake-up.
@@ -63,7 +62,7 @@ impl Processor {
 }
 
 fn run_once(store: &mut Store) {
-    match ledger::process_pending(store, Utc::now()) {
+    match super::process_pending(store, Utc::now()) {
         Ok(0) => {}
         Ok(n) => tracing::debug!(processed = n, "webhook deliveries processed"),
         Err(e) => tracing::error!(error = %e, "processing webhook deliveries failed; will retry"),

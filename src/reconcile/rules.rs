@@ -282,6 +282,23 @@ pub fn longest_gap(start: u32, used: &[u32]) -> u32 {
 /// How close to the wallet's gap limit the gap may come before an alert.
 pub const HEADROOM_MARGIN: u32 = 5;
 
+/// The gap a wallet must scan past to see every payout of an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Headroom {
+    /// The longest run of unused addresses below a used one.
+    pub longest_gap: u32,
+    pub wallet_gap_limit: u32,
+    /// How many more unused addresses in a row the wallet tolerates.
+    pub remaining: i64,
+}
+
+impl Headroom {
+    /// Whether the gap came close enough to the wallet's limit to warn.
+    pub fn is_tight(&self) -> bool {
+        self.remaining <= i64::from(HEADROOM_MARGIN)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

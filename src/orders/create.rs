@@ -1,0 +1,256 @@
+//! Creating an order: the challenge to sign, every local check (IBAN, fee
+//! rate, the signature against the address, the challenge, keys already in
+//! use), then Pocket's `POST /orders` — never retried blindly: when the
+//! answer is lost, the challenge tells whether the order exists.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use super::error::Error;
+use super::model::{MAX_GAP_LIMIT, StoredOrder};
+use super::plan::{Plan, validate_fee_rate, validate_plan};
+use crate::payment::Iban;
+use crate::pocket::{
+    self, Challenge, Client, Currency, DEFAULT_GAP_LIMIT, OrderCreate, PaymentMethodCreate,
+    PayoutMethodCreate, challenge_message, timestamp,
+};
+use crate::store::Store;
+use crate::wallet::{Address, DerivedAddress, KeyPath, PayoutKey, verify_message};
+
+/// A fresh challenge and what to sign for it.
+#[derive(Debug, Clone)]
+pub struct ChallengeInfo {
+    pub challenge: Challenge,
+    pub address: Address,
+    pub path: KeyPath,
+    pub message: String,
+}
+
+/// Creates a challenge at Pocket and derives the address to sign with.
+pub async fn challenge(
+    client: &Client,
+    key: &PayoutKey,
+    path: &KeyPath,
+) -> Result<ChallengeInfo, Error> {
+    let derived = key.address_at(path)?;
+    let challenge = client.create_challenge().await?.value;
+    let message = challenge_message(&challenge.token);
+    Ok(ChallengeInfo {
+        challenge,
+        address: derived.address,
+        path: path.clone(),
+        message,
+    })
+}
+
+/// Everything `order create` needs.
+#[derive(Debug, Clone)]
+pub struct CreateOrder {
+    /// The key as the user gave it, stored as is.
+    pub key_text: String,
+    pub key: PayoutKey,
+    pub path: KeyPath,
+    pub currency: Currency,
+    pub debitor_iban: Iban,
+    pub fee_rate: Decimal,
+    /// Pocket's gap limit; `None` is Pocket's default (10).
+    pub gap_limit: Option<u32>,
+    pub affiliate_id: Option<String>,
+    pub plan: Plan,
+    pub challenge_id: String,
+    pub signature: String,
+}
+
+/// What a created order needs of the local checks.
+struct Checked {
+    derived: DerivedAddress,
+    window: Vec<DerivedAddress>,
+    message: String,
+}
+
+/// Validates everything that can be checked before calling Pocket.
+async fn check_create(
+    client: &Client,
+    store: &Store,
+    req: &CreateOrder,
+    now: DateTime<Utc>,
+) -> Result<Checked, Error> {
+    validate_fee_rate(req.fee_rate)?;
+    validate_plan(&req.plan)?;
+    if let Some(gap) = req.gap_limit
+        && (gap == 0 || gap > MAX_GAP_LIMIT)
+    {
+        return Err(Error::GapLimit(gap));
+    }
+    if let Some(affiliate) = &req.affiliate_id
+        && uuid::Uuid::parse_str(affiliate).is_err()
+    {
+        return Err(Error::AffiliateId(affiliate.clone()));
+    }
+    let derived = req.key.address_at(&req.path)?;
+    let window = derive_window(
+        &req.key,
+        &req.path,
+        req.gap_limit.unwrap_or(DEFAULT_GAP_LIMIT),
+    )?;
+    for candidate in &window {
+        if let Some((order, _)) = store.address_location(&candidate.address.to_string())? {
+            return Err(Error::AddressTaken {
+                address: candidate.address.to_string(),
+                path: candidate.path.to_string(),
+                order,
+            });
+        }
+    }
+    let challenge = client.get_challenge(&req.challenge_id).await?.value;
+    if challenge.completed_on.is_some() {
+        return Err(Error::ChallengeUsed { id: challenge.id });
+    }
+    if now > challenge.expires_on {
+        return Err(Error::ChallengeExpired {
+            id: challenge.id,
+            expired: timestamp::format(&challenge.expires_on),
+        });
+    }
+    let message = challenge_message(&challenge.token);
+    verify_message(&derived.address, &message, &req.signature).map_err(|cause| {
+        Error::Signature {
+            address: derived.address.to_string(),
+            path: req.path.to_string(),
+            cause,
+        }
+    })?;
+    Ok(Checked {
+        derived,
+        window,
+        message,
+    })
+}
+
+/// The window of expected payout addresses: `count` from the path's index.
+pub fn derive_window(
+    key: &PayoutKey,
+    path: &KeyPath,
+    count: u32,
+) -> Result<Vec<DerivedAddress>, Error> {
+    let chain = key.chain(path.chain())?;
+    Ok(chain
+        .addresses(path.index(), count)?
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Creates the order at Pocket after the local checks, then stores it with
+/// its address window. Pocket's `POST /orders` is not retried: when it does
+/// not answer, the challenge tells whether the order exists.
+pub async fn create(
+    client: &Client,
+    store: &mut Store,
+    req: &CreateOrder,
+    now: DateTime<Utc>,
+) -> Result<StoredOrder, Error> {
+    let checked = check_create(client, store, req, now).await?;
+    let pocket_key = req.key.slip132_string();
+    let body = OrderCreate {
+        active: true,
+        affiliate_id: req.affiliate_id.clone(),
+        fee_rate: req.fee_rate,
+        payment_method: PaymentMethodCreate {
+            currency: req.currency.as_str().to_string(),
+            debitor_iban: req.debitor_iban.as_str().to_string(),
+        },
+        payout_method: PayoutMethodCreate {
+            bitcoin_address: checked.derived.address.to_string(),
+            message: checked.message.clone(),
+            signature: req.signature.trim().to_string(),
+            extended_public_key: pocket_key.clone(),
+            derivation_path: req.path.to_string(),
+            gap_limit: req.gap_limit,
+        },
+    };
+    let created = match client.create_order(&body).await {
+        Ok(created) => created,
+        Err(e @ (pocket::Error::Timeout { .. } | pocket::Error::Connect { .. })) => {
+            return Err(after_lost_answer(client, &req.challenge_id, e.to_string()).await);
+        }
+        Err(e @ pocket::Error::Http { status, .. }) if status >= 500 => {
+            return Err(after_lost_answer(client, &req.challenge_id, e.to_string()).await);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let order = stored_order(
+        &created.value,
+        &created.json,
+        &req.key_text,
+        &req.key,
+        &req.path,
+        &checked.derived.address.to_string(),
+        &req.plan,
+        now,
+    );
+    store.insert_order(&order, &checked.window)?;
+    Ok(order)
+}
+
+async fn after_lost_answer(client: &Client, challenge_id: &str, cause: String) -> Error {
+    match client.get_challenge(challenge_id).await {
+        Ok(c) if c.value.completed_on.is_some() => Error::CreatedWithoutAnswer {
+            challenge_id: challenge_id.to_string(),
+            cause,
+        },
+        Ok(_) => Error::NotCreated {
+            challenge_id: challenge_id.to_string(),
+            cause,
+        },
+        Err(check) => Error::OutcomeUnknown {
+            cause,
+            check: check.to_string(),
+        },
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn stored_order(
+    order: &pocket::Order,
+    json: &str,
+    key_text: &str,
+    key: &PayoutKey,
+    path: &KeyPath,
+    signed_address: &str,
+    plan: &Plan,
+    now: DateTime<Utc>,
+) -> StoredOrder {
+    let now = timestamp::format(&now);
+    StoredOrder {
+        id: order.id.clone(),
+        label: plan.label.clone(),
+        active: order.active,
+        currency: order.payment_method.currency.unwrap_or(Currency::Eur),
+        fee_rate: order.fee_rate,
+        amount: plan.amount,
+        day: plan.day,
+        emails: plan.emails.clone(),
+        key: key_text.to_string(),
+        pocket_key: order
+            .payout_method
+            .extended_public_key
+            .clone()
+            .unwrap_or_else(|| key.slip132_string()),
+        script_type: key.script_type(),
+        network: key.network(),
+        chain: path.chain().to_vec(),
+        start_index: path.index(),
+        signed_address: signed_address.to_string(),
+        gap_limit: order.payout_method.gap_limit.unwrap_or(DEFAULT_GAP_LIMIT),
+        wallet_gap_limit: plan.wallet_gap_limit,
+        debitor_iban: order
+            .payment_method
+            .debitor_iban
+            .clone()
+            .unwrap_or_default(),
+        payment_method: order.payment_method.clone(),
+        pocket_json: json.to_string(),
+        created_on: timestamp::format(&order.created_on),
+        stored_at: now.clone(),
+        updated_at: now,
+    }
+}

@@ -1,0 +1,85 @@
+//! Why an order operation failed; each says what to do next.
+
+use rust_decimal::Decimal;
+
+use super::model::MAX_GAP_LIMIT;
+use crate::payment;
+use crate::pocket;
+use crate::reconcile;
+use crate::store;
+use crate::wallet::{self, VerifyError};
+
+/// Why an order operation failed; each says what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("fee rate {0} is outside Pocket's range; use 0.012 to 0.045 (1.2 % to 4.5 %)")]
+    FeeRate(Decimal),
+    #[error(
+        "amount {0} is not valid: use a positive amount with at most two decimals, like 100 or 250.50"
+    )]
+    Amount(Decimal),
+    #[error("gap limit {0} is not valid; use 1 to {MAX_GAP_LIMIT}")]
+    GapLimit(u32),
+    #[error("`{0}` is not an e-mail address")]
+    Email(String),
+    #[error("affiliate id `{0}` is not a UUID")]
+    AffiliateId(String),
+    #[error(transparent)]
+    Payment(#[from] payment::Error),
+    #[error(transparent)]
+    Wallet(#[from] wallet::Error),
+    #[error("the signature does not fit the order's address {address} (path {path}): {cause}")]
+    Signature {
+        address: String,
+        path: String,
+        cause: VerifyError,
+    },
+    #[error(
+        "challenge {id} expired at {expired}; run `pocket-dca order challenge` again and sign the new message"
+    )]
+    ChallengeExpired { id: String, expired: String },
+    #[error(
+        "challenge {id} was already used for an order; run `pocket-dca order challenge` again and sign the new message"
+    )]
+    ChallengeUsed { id: String },
+    #[error(
+        "address {address} at {path} already belongs to order {order}: two orders on the same key and chain would be paid to the same addresses; use another account (another xpub) for this order"
+    )]
+    AddressTaken {
+        address: String,
+        path: String,
+        order: String,
+    },
+    #[error(
+        "Pocket did not answer ({cause}), but challenge {challenge_id} is now used: the order WAS created. \
+         Find its id in the Pocket app, then run `pocket-dca order import ID --key …` with the same key and plan flags"
+    )]
+    CreatedWithoutAnswer { challenge_id: String, cause: String },
+    #[error(
+        "Pocket did not answer ({cause}) and challenge {challenge_id} is still unused: the order was NOT created; run the same command again"
+    )]
+    NotCreated { challenge_id: String, cause: String },
+    #[error(
+        "Pocket did not answer ({cause}) and the challenge could not be checked ({check}): the order may exist; look in the Pocket app before trying again"
+    )]
+    OutcomeUnknown { cause: String, check: String },
+    #[error(
+        "the key does not match order {id} at Pocket: Pocket pays to {pocket}, but your key gives {ours} at {path}; pass the key (and --path) the order was created with"
+    )]
+    KeyMismatch {
+        id: String,
+        pocket: String,
+        ours: String,
+        path: String,
+    },
+    #[error(
+        "order {id} at Pocket has no xpub payout (it pays out over lightning or to one address); only xpub orders can be imported"
+    )]
+    NotAnXpubOrder { id: String },
+    #[error(transparent)]
+    Pocket(#[from] pocket::Error),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error("the order is stored, but its earlier exchanges could not be reconciled: {0}")]
+    Adopt(#[from] reconcile::Error),
+}

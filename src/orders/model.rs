@@ -1,0 +1,154 @@
+//! The order as the tool keeps it: Pocket's order next to the local plan
+//! (amount, day, recipients, label, the wallet's gap limit). A leaf: the
+//! store reads and writes it, the domain rooms use it, it imports neither.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::format::short_id;
+use crate::pocket::{Currency, PaymentMethod};
+use crate::wallet::{self, KeyPath, Network, PayoutKey, ScriptType};
+
+/// What BIP-44 wallets scan past the last used address.
+pub const DEFAULT_WALLET_GAP_LIMIT: u32 = 20;
+/// The largest gap limit Pocket accepts.
+pub const MAX_GAP_LIMIT: u32 = 1000;
+
+/// The day of the month the transfer is planned for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Day {
+    /// 1 to 28: exists in every month.
+    Of(u8),
+    Last,
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Day::Of(d) => write!(f, "{d}"),
+            Day::Last => f.write_str("last"),
+        }
+    }
+}
+
+impl FromStr for Day {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim().to_ascii_lowercase();
+        if text == "last" {
+            return Ok(Day::Last);
+        }
+        match text.parse::<u8>() {
+            Ok(d @ 1..=28) => Ok(Day::Of(d)),
+            _ => Err(format!(
+                "`{s}` is not a day of the month; use 1 to 28 (every month has them) or `last`"
+            )),
+        }
+    }
+}
+
+/// An order as the tool keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredOrder {
+    /// Pocket's order UUID.
+    pub id: String,
+    pub label: Option<String>,
+    pub active: bool,
+    pub currency: Currency,
+    pub fee_rate: Decimal,
+    /// The monthly amount, in `currency`.
+    pub amount: Decimal,
+    pub day: Day,
+    /// Recipients of the reminders; empty means `[email] to`.
+    pub emails: Vec<String>,
+    /// The key or descriptor as the user gave it (private data).
+    pub key: String,
+    /// The `extended_public_key` sent to Pocket.
+    pub pocket_key: String,
+    pub script_type: ScriptType,
+    pub network: Network,
+    pub chain: Vec<u32>,
+    /// Index of the signed address: the window starts here.
+    pub start_index: u32,
+    pub signed_address: String,
+    pub gap_limit: u32,
+    pub wallet_gap_limit: u32,
+    pub debitor_iban: String,
+    pub payment_method: PaymentMethod,
+    pub pocket_json: String,
+    pub created_on: String,
+    pub stored_at: String,
+    pub updated_at: String,
+}
+
+/// The stable JSON of an order (`order show --json`): amounts and rates as
+/// strings of exact decimals.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderView {
+    pub id: String,
+    pub label: Option<String>,
+    pub active: bool,
+    pub currency: Currency,
+    pub fee_rate: String,
+    pub amount: String,
+    pub day: String,
+    pub emails: Vec<String>,
+    pub key: String,
+    pub pocket_key: String,
+    pub script_type: ScriptType,
+    pub network: &'static str,
+    pub derivation_path: String,
+    pub gap_limit: u32,
+    pub wallet_gap_limit: u32,
+    pub signed_address: String,
+    pub created_on: String,
+    pub payment_method: PaymentMethod,
+}
+
+impl StoredOrder {
+    /// The payout key, parsed again from what the user gave.
+    pub fn payout_key(&self) -> Result<PayoutKey, wallet::Error> {
+        PayoutKey::parse(&self.key, Some(self.script_type), Some(self.network))
+            .or_else(|_| PayoutKey::parse(&self.key, None, Some(self.network)))
+    }
+
+    /// The path of the signed address (`derivation_path` at Pocket).
+    pub fn derivation_path(&self) -> KeyPath {
+        KeyPath::on_chain(&self.chain, self.start_index)
+    }
+
+    pub fn view(&self) -> OrderView {
+        OrderView {
+            id: self.id.clone(),
+            label: self.label.clone(),
+            active: self.active,
+            currency: self.currency,
+            fee_rate: self.fee_rate.to_string(),
+            amount: self.amount.to_string(),
+            day: self.day.to_string(),
+            emails: self.emails.clone(),
+            key: self.key.clone(),
+            pocket_key: self.pocket_key.clone(),
+            script_type: self.script_type,
+            network: wallet::network_name(self.network),
+            derivation_path: self.derivation_path().to_string(),
+            gap_limit: self.gap_limit,
+            wallet_gap_limit: self.wallet_gap_limit,
+            signed_address: self.signed_address.clone(),
+            created_on: self.created_on.clone(),
+            payment_method: self.payment_method.clone(),
+        }
+    }
+
+    /// A short name for messages: the label, else the start of the id.
+    pub fn name(&self) -> String {
+        match &self.label {
+            Some(label) if !label.is_empty() => format!("{label} ({})", short_id(&self.id)),
+            _ => short_id(&self.id).to_string(),
+        }
+    }
+}

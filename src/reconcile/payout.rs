@@ -1,0 +1,105 @@
+//! Matching a settled payout to the order's addresses: where its address
+//! lies (the window, beyond it, another order, nowhere), recording the use,
+//! extending the window, and the alerts for what is not as expected.
+
+use chrono::{DateTime, Utc};
+
+use super::error::Error;
+use super::notices;
+use super::rules::{self, AddressFact, Reconciliation};
+use super::window;
+use crate::orders::model::StoredOrder;
+use crate::pocket::{Exchange, Payout};
+use crate::store::Store;
+use crate::wallet::KeyPath;
+
+/// Where an exchange's payout went, recorded with the alerts it calls for;
+/// problems with the payout's own fields go to `warnings`.
+pub(super) fn reconcile(
+    store: &Store,
+    order: &StoredOrder,
+    exchange: &Exchange,
+    payout: &Payout,
+    warnings: &mut Vec<String>,
+    now: DateTime<Utc>,
+) -> Result<Reconciliation, Error> {
+    let (Some(address), Some(txid)) = (&payout.bitcoin_address, &payout.txid) else {
+        warnings.push("the payout has no address or transaction id".into());
+        return Ok(Reconciliation::Pending);
+    };
+    let vout = payout.outpoint.unwrap_or(0);
+    let fact = locate(store, order, &exchange.id, address)?;
+    let reconciliation = rules::match_payout(&fact, &format!("{txid}:{vout}"));
+    let id = exchange.id.as_str();
+    match &reconciliation {
+        Reconciliation::Matched { index }
+        | Reconciliation::OutsideWindow { index }
+        | Reconciliation::Reused { index, .. } => {
+            if let Reconciliation::OutsideWindow { index } = reconciliation {
+                window::reach(store, order, index, now)?;
+                store.raise_alert(&notices::outside_window(order, id, address, index), now)?;
+            }
+            if let Reconciliation::Reused { previous, .. } = &reconciliation {
+                let alert = notices::address_reuse(order, id, address, *index, previous);
+                store.raise_alert(&alert, now)?;
+            }
+            store.record_use(id, &order.id, *index, txid, vout, now)?;
+            check_path(order, payout, address, *index, warnings);
+            window::extend(store, order, *index, now)?;
+            window::check_headroom(store, order, now)?;
+        }
+        Reconciliation::OtherOrder { order_id, index } => {
+            store.record_use(id, order_id, *index, txid, vout, now)?;
+            let alert = notices::other_order(order, id, address, order_id, *index);
+            store.raise_alert(&alert, now)?;
+        }
+        Reconciliation::Foreign => {
+            let searched = window::search_limit(store, order)? + 1;
+            store.raise_alert(&notices::foreign(order, id, address, searched), now)?;
+        }
+        Reconciliation::Pending | Reconciliation::UnknownOrder => {}
+    }
+    Ok(reconciliation)
+}
+
+/// What the store knows of a payout's address, searching the order's chain
+/// when it is not derived yet.
+fn locate(
+    store: &Store,
+    order: &StoredOrder,
+    exchange_id: &str,
+    address: &str,
+) -> Result<AddressFact, Error> {
+    Ok(match store.address_location(address)? {
+        Some((owner, index)) if owner == order.id => AddressFact::Ours {
+            index,
+            used_by: store.outputs_paid_to(&owner, index, exchange_id)?,
+        },
+        Some((owner, index)) => AddressFact::Others {
+            order_id: owner,
+            index,
+        },
+        None => match window::find(store, order, address)? {
+            Some(index) => AddressFact::Found { index },
+            None => AddressFact::NotFound,
+        },
+    })
+}
+
+/// Warns when Pocket's `derivation_path` is not where the address lies.
+fn check_path(
+    order: &StoredOrder,
+    payout: &Payout,
+    address: &str,
+    index: u32,
+    warnings: &mut Vec<String>,
+) {
+    let expected = KeyPath::on_chain(&order.chain, index).to_string();
+    if let Some(path) = &payout.derivation_path
+        && path.trim() != expected
+    {
+        warnings.push(format!(
+            "Pocket reports derivation path {path} for {address}, which is at {expected}"
+        ));
+    }
+}

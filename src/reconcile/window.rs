@@ -1,0 +1,169 @@
+//! The window of expected payout addresses of an order: derived and stored
+//! ahead of the last used one (persist before you reveal), searched for a
+//! payout's address, listed with what paid to each, and the headroom a
+//! wallet needs to see every payout.
+
+use chrono::{DateTime, Utc};
+
+use super::error::Error;
+use super::notices;
+use super::rules::{self, Headroom, SEARCH_BEYOND};
+use crate::orders::model::StoredOrder;
+use crate::store::{ExchangeFilter, Store};
+use crate::wallet::{HARDENED, PayoutKey};
+
+/// The index of the first address not derived yet.
+fn next_index(store: &Store, order: &StoredOrder) -> Result<u32, Error> {
+    Ok(store
+        .highest_index(&order.id)?
+        .map_or(order.start_index, |h| h + 1))
+}
+
+/// Derives and stores the order's addresses from the next underived one up
+/// to `last` (nothing when `last` is already derived).
+fn derive_up_to(
+    store: &Store,
+    order: &StoredOrder,
+    key: &PayoutKey,
+    last: u32,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let from = next_index(store, order)?;
+    if from > last {
+        return Ok(());
+    }
+    let addresses = key
+        .chain(&order.chain)?
+        .addresses(from, last - from + 1)?
+        .collect::<Result<Vec<_>, _>>()?;
+    store.add_addresses(&order.id, &addresses, now)?;
+    Ok(())
+}
+
+/// Stores the addresses up to one found beyond the window, before its use
+/// is recorded.
+pub(super) fn reach(
+    store: &Store,
+    order: &StoredOrder,
+    index: u32,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    derive_up_to(store, order, &order.payout_key()?, index, now)
+}
+
+/// Derives addresses so that `gap_limit` unused ones follow the highest used one.
+pub(super) fn extend(
+    store: &Store,
+    order: &StoredOrder,
+    used: u32,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let highest_used = store
+        .used_indexes(&order.id)?
+        .into_iter()
+        .max()
+        .unwrap_or(used)
+        .max(used);
+    let wanted = highest_used.saturating_add(order.gap_limit);
+    derive_up_to(store, order, &order.payout_key()?, wanted, now)
+}
+
+/// How far past the derived window a payout's address is searched.
+pub(super) fn search_limit(store: &Store, order: &StoredOrder) -> Result<u32, Error> {
+    let highest = store.highest_index(&order.id)?.unwrap_or(order.start_index);
+    Ok(highest.saturating_add(SEARCH_BEYOND).min(HARDENED - 1))
+}
+
+/// The index of `address` on the order's chain, searched from 0 to the
+/// search limit; `None` when the key does not derive it there.
+pub(super) fn find(
+    store: &Store,
+    order: &StoredOrder,
+    address: &str,
+) -> Result<Option<u32>, Error> {
+    let limit = search_limit(store, order)?;
+    let chain = order.payout_key()?.chain(&order.chain)?;
+    for index in 0..=limit {
+        if chain.address(index)?.address.to_string() == *address {
+            return Ok(Some(index));
+        }
+    }
+    Ok(None)
+}
+
+/// One address of an order's window and what paid to it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AddressStatus {
+    pub index: u32,
+    pub path: String,
+    pub address: String,
+    /// `expected`, `used` (one payout output, perhaps for several
+    /// exchanges) or `reused` (several outputs).
+    pub status: &'static str,
+    pub exchange_ids: Vec<String>,
+    /// The outputs (`txid:vout`) that paid to it.
+    pub outputs: Vec<String>,
+    /// What the payouts to it brought, as Pocket reported them.
+    pub received_sat: u64,
+}
+
+/// The order's derived addresses, by index, with their use.
+pub fn addresses(store: &Store, order_id: &str) -> Result<Vec<AddressStatus>, Error> {
+    let uses = store.uses_by_index(order_id)?;
+    let exchanges = store.exchanges(&ExchangeFilter {
+        order_id: Some(order_id.to_string()),
+        state: None,
+    })?;
+    Ok(store
+        .addresses(order_id)?
+        .into_iter()
+        .map(|a| {
+            let used: Vec<&(u32, String, String)> =
+                uses.iter().filter(|u| u.0 == a.index).collect();
+            let mut outputs: Vec<String> = used.iter().map(|u| u.2.clone()).collect();
+            outputs.sort();
+            outputs.dedup();
+            let exchange_ids: Vec<String> = used.iter().map(|u| u.1.clone()).collect();
+            let received_sat = exchanges
+                .iter()
+                .filter(|e| exchange_ids.contains(&e.id))
+                .filter_map(|e| e.payout.as_ref().and_then(|p| p.amount_sat))
+                .sum();
+            AddressStatus {
+                index: a.index,
+                path: a.path,
+                address: a.address,
+                status: match outputs.len() {
+                    0 => "expected",
+                    1 => "used",
+                    _ => "reused",
+                },
+                exchange_ids,
+                outputs,
+                received_sat,
+            }
+        })
+        .collect())
+}
+
+pub fn headroom(store: &Store, order: &StoredOrder) -> Result<Headroom, Error> {
+    let gap = rules::longest_gap(order.start_index, &store.used_indexes(&order.id)?);
+    Ok(Headroom {
+        longest_gap: gap,
+        wallet_gap_limit: order.wallet_gap_limit,
+        remaining: i64::from(order.wallet_gap_limit) - i64::from(gap),
+    })
+}
+
+/// Raises the headroom alert when the gap nears the wallet's gap limit.
+pub(super) fn check_headroom(
+    store: &Store,
+    order: &StoredOrder,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let h = headroom(store, order)?;
+    if h.is_tight() {
+        store.raise_alert(&notices::gap_headroom(order, &h), now)?;
+    }
+    Ok(())
+}

@@ -2,24 +2,37 @@
 //! standing orders. The binary in `main.rs` only parses arguments and maps
 //! errors to exit codes; everything else lives in this library so that
 //! tests and benchmarks use the same code.
+//!
+//! The modules are listed from the top down; a module imports only from the
+//! groups below it (`../shared/ARCHITECTURE.md` has the map, and
+//! `tests/layout.rs` checks that no two files import each other in a
+//! circle).
 
-pub mod alerts;
+// Adapters: the command line and HTTP, over the same domain functions.
 pub mod cli;
-pub mod config;
+pub mod web;
+
+// Processes: `serve`, its scheduler and the demo — the composition roots.
+pub mod service;
+
+// Domain: the webhook event log, reconciliation, orders, reminders and what
+// is computed and exported from them.
 pub mod deliveries;
-pub mod demo;
 pub mod export;
-pub mod format;
-pub mod mail;
 pub mod orders;
-pub mod payment;
-pub mod pocket;
 pub mod portfolio;
 pub mod reconcile;
 pub mod reminders;
-pub mod sandbox;
-pub mod scheduler;
-pub mod service;
+
+// Foundations: leaves the domain builds on.
+pub mod alerts;
+pub mod config;
+pub mod format;
+pub mod mail;
+pub mod payment;
+pub mod pocket;
 pub mod store;
 pub mod wallet;
-pub mod web;
+
+// A local Pocket, bank and blockchain to try everything against.
+pub mod sandbox;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::context::shutdown_signal;
-use crate::demo;
+use crate::service::demo;
 
 /// Run the whole tool locally: sandbox, service and a year of purchases.
 ///

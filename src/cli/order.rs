@@ -393,14 +393,7 @@ fn print_instructions(order: &StoredOrder) -> anyhow::Result<()> {
     print_instruction_lines(order, &info);
     if let Some(code) = &info.code {
         let image = QrImage::new(code.payload(), code.is_swiss())?;
-        println!(
-            "\n{} (scan it in your banking app):",
-            if code.is_swiss() {
-                "Swiss QR-bill"
-            } else {
-                "EPC QR code (GiroCode)"
-            }
-        );
+        println!("\n{} (scan it in your banking app):", code.name());
         print!("{}", render_terminal(&image));
     }
     Ok(())

@@ -31,6 +31,14 @@ impl PaymentCode {
     pub fn is_swiss(&self) -> bool {
         matches!(self, PaymentCode::Swiss(_))
     }
+
+    /// What the code is called, as banking apps name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PaymentCode::Swiss(_) => "Swiss QR-bill",
+            PaymentCode::Epc(_) => "EPC QR code (GiroCode)",
+        }
+    }
 }
 
 /// Everything a transfer to Pocket for one order needs.

@@ -23,6 +23,15 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in the order lists show them.
+    pub const ALL: [State; 5] = [
+        State::Interrupted,
+        State::Executed,
+        State::Refunded,
+        State::Settled,
+        State::Confirmed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             State::Interrupted => "interrupted",

@@ -188,13 +188,7 @@ pub fn reminder(
     let debitor = Iban::parse(&info.debitor_iban)
         .map(|i| i.formatted())
         .unwrap_or_else(|_| info.debitor_iban.clone());
-    let code_name = info.code.as_ref().map(|c| {
-        if c.is_swiss() {
-            "Swiss QR-bill code"
-        } else {
-            "EPC QR code (GiroCode)"
-        }
-    });
+    let code_name = info.code.as_ref().map(PaymentCode::name);
     let next = next_address(store, order)?;
     let next_text = format!("{} ({})", next.index(), next);
     let last = month_result(store, order, period.previous(), tz)?;

@@ -1,6 +1,11 @@
-//! `serve`: the webhook listener, the dashboard listener and the scheduler
-//! in one process, stopped gracefully — requests in flight finish, queued
-//! deliveries are committed and processed, the database is checkpointed.
+//! The processes: `serve` — the webhook listener, the dashboard listener and
+//! the scheduler in one process, stopped gracefully (requests in flight
+//! finish, queued deliveries are committed and processed, the database is
+//! checkpointed) — its [`scheduler`], and the [`demo`] that runs it all
+//! against the sandbox. The composition roots, together.
+
+pub mod demo;
+pub mod scheduler;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -13,9 +18,9 @@ use crate::config::Config;
 use crate::deliveries::processor::Processor;
 use crate::deliveries::writer::DeliveryWriter;
 use crate::reminders::Settings;
+use crate::store;
 use crate::web::auth::Auth;
 use crate::web::{self, Counters, DashboardState, WebhookState};
-use crate::{scheduler, store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

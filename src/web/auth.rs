@@ -2,7 +2,8 @@
 //! cookie; a login with the argon2 password hash when one is configured
 //! (without one the dashboard only listens on loopback and needs no login);
 //! and a CSRF token — an HMAC of the session id under a per-process key —
-//! on every state-changing form.
+//! on every state-changing form. The middleware and the login pages that use
+//! them are in `session`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,6 +14,7 @@ use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::error::WebError;
 use crate::config::Secret;
 
 /// The session cookie's name.
@@ -22,14 +24,14 @@ pub const IDLE: Duration = Duration::from_secs(12 * 3600);
 /// The most sessions kept; the oldest go first.
 const MAX_SESSIONS: usize = 1000;
 
-struct Session {
+struct Entry {
     authenticated: bool,
     last_seen: Instant,
 }
 
 pub struct Auth {
     password_hash: Option<Secret>,
-    sessions: Mutex<HashMap<String, Session>>,
+    sessions: Mutex<HashMap<String, Entry>>,
     key: [u8; 32],
 }
 
@@ -57,7 +59,7 @@ impl Auth {
         self.password_hash.is_some()
     }
 
-    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -97,7 +99,7 @@ impl Auth {
         }
         sessions.insert(
             id.clone(),
-            Session {
+            Entry {
                 authenticated,
                 last_seen: Instant::now(),
             },
@@ -161,4 +163,25 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| e.to_string())
+}
+
+/// The session of a request, set by [`session`].
+#[derive(Clone)]
+pub struct Session {
+    pub id: String,
+    pub csrf: String,
+}
+
+impl Session {
+    /// Checks a form's CSRF token against the session.
+    pub fn check_csrf(&self, auth: &Auth, form: &HashMap<String, String>) -> Result<(), WebError> {
+        let token = form.get("csrf").map(String::as_str).unwrap_or("");
+        if auth.check_csrf(&self.id, token) {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden(
+                "the form's CSRF token is missing or wrong; reload the page and try again",
+            ))
+        }
+    }
 }

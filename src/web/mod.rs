@@ -1,20 +1,26 @@
-//! HTTP: the webhook endpoint Pocket posts to, and the dashboard listener
-//! (health now; the pages come with the dashboard). Routes are built by
-//! functions so tests can use them without a socket; handlers extract, call
+//! HTTP: the webhook endpoint Pocket posts to, and the dashboard. Both route
+//! tables are here, built by functions so that tests use them without a
+//! socket; handlers (in [`webhook`], [`session`] and [`pages`]) extract, call
 //! one domain function and answer.
 
 pub mod auth;
 pub mod charts;
-mod dashboard;
-mod webhook;
+pub mod error;
+pub mod pages;
+pub mod session;
+pub mod state;
+pub mod webhook;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::middleware;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-pub use dashboard::DashboardState;
+pub use state::DashboardState;
 pub use webhook::{Counters, MAX_BODY_BYTES, WebhookState};
 
 /// The webhook listener: `POST /webhooks/pocket` and `GET /healthz`.
@@ -32,29 +38,62 @@ pub fn webhook_router(state: Arc<WebhookState>) -> Router {
 /// session (logged in when a password is set); the login, the stylesheet and
 /// health do not. Every response carries the security headers.
 pub fn dashboard_router(state: Arc<DashboardState>) -> Router {
+    use pages::{alerts, downloads, exchanges, order, overview, webhooks};
     let pages = Router::new()
-        .route("/", get(dashboard::overview))
-        .route("/orders/{id}", get(dashboard::order))
-        .route("/exchanges", get(dashboard::exchanges))
-        .route("/alerts", get(dashboard::alerts))
-        .route("/alerts/{id}/ack", post(dashboard::acknowledge))
-        .route("/webhooks", get(dashboard::webhooks))
-        .route("/export/exchanges.csv", get(dashboard::csv))
-        .route("/export/labels.jsonl", get(dashboard::labels))
-        .route("/logout", post(dashboard::logout))
+        .route("/", get(overview::overview))
+        .route("/orders/{id}", get(order::order))
+        .route("/exchanges", get(exchanges::exchanges))
+        .route("/alerts", get(alerts::alerts))
+        .route("/alerts/{id}/ack", post(alerts::acknowledge))
+        .route("/webhooks", get(webhooks::webhooks))
+        .route("/export/exchanges.csv", get(downloads::csv))
+        .route("/export/labels.jsonl", get(downloads::labels))
+        .route("/logout", post(session::logout))
         .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            dashboard::session,
+            state.auth.clone(),
+            session::session,
         ));
     Router::new()
         .merge(pages)
-        .route("/login", get(dashboard::login_form).post(dashboard::login))
-        .route("/static/app.css", get(dashboard::stylesheet))
+        .route("/login", get(session::login_form).post(session::login))
+        .route("/static/app.css", get(stylesheet))
         .route("/healthz", get(health))
-        .layer(middleware::from_fn(dashboard::security_headers))
+        .fallback(not_found)
+        .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
 
 async fn health() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+}
+
+async fn not_found() -> error::WebError {
+    error::WebError::NotFound("no such page".into())
+}
+
+async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../../static/app.css"),
+    )
+        .into_response()
+}
+
+/// Every response: the security headers.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            "content-security-policy",
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
 }

@@ -13,6 +13,7 @@ use chrono::{Datelike, Duration as ChronoDuration, TimeZone, Utc};
 use rust_decimal::Decimal;
 use tokio::net::TcpListener;
 
+use super::{self as service, scheduler};
 use crate::config::{Config, ProcessEnv};
 use crate::mail::Mailer;
 use crate::orders::model::Day;
@@ -24,7 +25,6 @@ use crate::sandbox::wallet::HotWallet;
 use crate::sandbox::{self, Options, PaymentRequest, Prices};
 use crate::store::Store;
 use crate::wallet::{KeyPath, Network, PayoutKey, ScriptType};
-use crate::{scheduler, service};
 
 /// The file that marks a folder as the demo's own, safe to recreate.
 const MARKER: &str = ".pocket-dca-demo";

@@ -1,0 +1,235 @@
+//! `/orders/{id}`: one order — its plan, payout key, results, payment
+//! instructions with the QR code, the price chart, the address window and
+//! its exchanges.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Response};
+use rust_decimal::Decimal;
+
+use super::views::{ExchangeView, average, exchange_view, next_reminder, order_names};
+use crate::format::{btc, grouped, local_text, money, short_id};
+use crate::orders::instructions::{self, Instructions};
+use crate::orders::model::StoredOrder;
+use crate::payment::{Iban, QrImage};
+use crate::portfolio::{self, OrderStats};
+use crate::reconcile::{self, Headroom};
+use crate::store::{ExchangeFilter, Store};
+use crate::wallet::network_name;
+use crate::web::auth::Session;
+use crate::web::charts;
+use crate::web::error::WebError;
+use crate::web::state::{DashboardState, PageInfo, Shared};
+
+struct OrderDetail {
+    id: String,
+    name: String,
+    state: &'static str,
+    currency: &'static str,
+    amount: String,
+    day: String,
+    fee_rate: String,
+    next_reminder: String,
+    recipients: String,
+    created_on: String,
+    script_type: &'static str,
+    network: &'static str,
+    signed_address: String,
+    path: String,
+    gap_limit: u32,
+    wallet_gap_limit: u32,
+    key: String,
+}
+
+struct PayView {
+    creditor: String,
+    iban: String,
+    bic: String,
+    debitor: String,
+    reference: String,
+    qr: Option<String>,
+    code_name: &'static str,
+}
+
+struct StatsView {
+    received_btc: String,
+    bought_sats: String,
+    purchases: usize,
+    spent: String,
+    fees: String,
+    network_fees: String,
+    average: String,
+}
+
+struct HeadroomView {
+    text: String,
+}
+
+struct AddressView {
+    index: u32,
+    path: String,
+    address: String,
+    status: &'static str,
+    exchanges: Vec<(String, String)>,
+    sats: String,
+    outputs: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/order.html")]
+struct OrderPage {
+    page: PageInfo,
+    order: OrderDetail,
+    pay: Option<PayView>,
+    pay_error: String,
+    stats: StatsView,
+    headroom: HeadroomView,
+    chart: String,
+    addresses: Vec<AddressView>,
+    exchanges: Vec<ExchangeView>,
+}
+
+fn detail(order: &StoredOrder, store: &Store, state: &DashboardState) -> OrderDetail {
+    OrderDetail {
+        id: order.id.clone(),
+        name: order.name(),
+        state: if order.active { "active" } else { "paused" },
+        currency: order.currency.code(),
+        amount: money(order.amount),
+        day: order.day.to_string(),
+        fee_rate: format!("{} %", (order.fee_rate * Decimal::from(100)).normalize()),
+        next_reminder: next_reminder(store, order, &state.settings),
+        recipients: if order.emails.is_empty() {
+            "[email] to".into()
+        } else {
+            order.emails.join(", ")
+        },
+        created_on: local_text(&order.created_on, state.tz()),
+        script_type: order.script_type.as_str(),
+        network: network_name(order.network),
+        signed_address: order.signed_address.clone(),
+        path: order.derivation_path().to_string(),
+        gap_limit: order.gap_limit,
+        wallet_gap_limit: order.wallet_gap_limit,
+        key: order.key.clone(),
+    }
+}
+
+fn pay_view(info: &Instructions) -> Result<PayView, WebError> {
+    let qr = match &info.code {
+        Some(code) => Some(
+            QrImage::new(code.payload(), code.is_swiss())
+                .map_err(|e| WebError::Internal(e.to_string()))?
+                .to_svg(220),
+        ),
+        None => None,
+    };
+    Ok(PayView {
+        creditor: std::iter::once(info.creditor_name.clone())
+            .chain(info.creditor_address.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(", "),
+        iban: info.iban.formatted(),
+        bic: match (&info.bic, &info.bank) {
+            (Some(bic), Some(bank)) => format!("{bic} ({bank})"),
+            (Some(bic), None) => bic.clone(),
+            _ => "–".into(),
+        },
+        debitor: Iban::parse(&info.debitor_iban)
+            .map(|i| i.formatted())
+            .unwrap_or(info.debitor_iban.clone()),
+        reference: info.reference.formatted(),
+        qr,
+        code_name: info.code.as_ref().map_or("", |c| c.name()),
+    })
+}
+
+fn stats_view(stats: &OrderStats, currency: &str) -> StatsView {
+    StatsView {
+        received_btc: btc(stats.received_sat),
+        bought_sats: grouped(&stats.bought_sat.to_string()),
+        purchases: stats.purchases,
+        spent: money(stats.fiat_spent),
+        fees: money(stats.fees_paid),
+        network_fees: grouped(&stats.network_fees_sat.to_string()),
+        average: average(stats, currency),
+    }
+}
+
+fn headroom_view(h: &Headroom) -> HeadroomView {
+    HeadroomView {
+        text: format!(
+            "{} unused in a row at most; your wallet scans {} ({} to spare){}",
+            h.longest_gap,
+            h.wallet_gap_limit,
+            h.remaining,
+            if h.is_tight() {
+                " — raise the wallet's gap limit"
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
+fn address_views(store: &Store, order_id: &str) -> Result<Vec<AddressView>, WebError> {
+    Ok(reconcile::window::addresses(store, order_id)?
+        .into_iter()
+        .map(|a| AddressView {
+            index: a.index,
+            path: a.path,
+            address: a.address,
+            status: a.status,
+            exchanges: a
+                .exchange_ids
+                .iter()
+                .map(|id| (id.clone(), short_id(id).to_string()))
+                .collect(),
+            sats: if a.received_sat > 0 {
+                grouped(&a.received_sat.to_string())
+            } else {
+                String::new()
+            },
+            outputs: a.outputs.join(" "),
+        })
+        .collect())
+}
+
+pub async fn order(
+    State(state): State<Shared>,
+    axum::Extension(session): axum::Extension<Session>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let store = state.store();
+    let order = store
+        .order(&id)?
+        .ok_or_else(|| WebError::NotFound(format!("order {}", short_id(&id))))?;
+    let rows = store.exchanges(&ExchangeFilter {
+        order_id: Some(order.id.clone()),
+        state: None,
+    })?;
+    let currency = order.currency.code();
+    let (pay, pay_error) = match instructions::for_order(&order, order.amount, "Bitcoin DCA") {
+        Ok(info) => (Some(pay_view(&info)?), String::new()),
+        Err(e) => (
+            None,
+            format!("The payment details from Pocket are not usable: {e}"),
+        ),
+    };
+    let names = order_names(&store)?;
+    let page = OrderPage {
+        page: state.page("order", &session, &store)?,
+        order: detail(&order, &store, &state),
+        pay,
+        pay_error,
+        stats: stats_view(&portfolio::stats(&rows), currency),
+        headroom: headroom_view(&reconcile::headroom(&store, &order)?),
+        chart: charts::prices(&portfolio::prices(&rows), currency),
+        addresses: address_views(&store, &order.id)?,
+        exchanges: rows
+            .iter()
+            .map(|e| exchange_view(e, &names, state.tz()))
+            .collect(),
+    };
+    Ok(Html(page.render()?).into_response())
+}

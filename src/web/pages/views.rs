@@ -1,0 +1,115 @@
+//! What several pages show the same way: alerts, exchanges, an order's
+//! next reminder and average price.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+
+use crate::format::{currency_of_pair, grouped, local, local_text, money};
+use crate::orders::model::StoredOrder;
+use crate::portfolio::OrderStats;
+use crate::reminders::{self, Settings};
+use crate::store::{AlertRow, ExchangeRow, Store};
+
+pub struct AlertView {
+    pub id: i64,
+    pub kind: String,
+    pub severity: String,
+    pub message: String,
+    pub created_at: String,
+    pub acknowledged: bool,
+}
+
+pub fn alert_view(a: AlertRow, tz: Tz) -> AlertView {
+    AlertView {
+        id: a.id,
+        kind: a.kind,
+        severity: a.severity,
+        message: a.message,
+        created_at: local_text(&a.created_at, tz),
+        acknowledged: a.acknowledged,
+    }
+}
+
+pub struct ExchangeView {
+    pub id: String,
+    pub executed: String,
+    pub order: Option<String>,
+    pub order_name: String,
+    pub state: &'static str,
+    pub note: Option<String>,
+    pub cost: String,
+    pub fee: String,
+    pub rate: String,
+    pub sats: String,
+    pub payout: Option<String>,
+    pub reconciliation: String,
+    pub warnings: Vec<String>,
+}
+
+pub fn exchange_view(e: &ExchangeRow, names: &HashMap<String, String>, tz: Tz) -> ExchangeView {
+    let currency = e.pair.as_deref().map(currency_of_pair).unwrap_or_default();
+    let amount = |d: Option<Decimal>| {
+        d.map(|d| format!("{currency} {}", grouped(&money(d))))
+            .unwrap_or_else(|| "–".into())
+    };
+    let known = e.order_id.as_ref().filter(|id| names.contains_key(*id));
+    ExchangeView {
+        id: e.id.clone(),
+        executed: e
+            .executed_on
+            .as_deref()
+            .map(|t| local_text(t, tz))
+            .unwrap_or_else(|| format!("seen {}", local_text(&e.first_seen_at, tz))),
+        order: known.cloned(),
+        order_name: known
+            .and_then(|id| names.get(id))
+            .cloned()
+            .unwrap_or_default(),
+        state: e.state.as_str(),
+        note: e.action_code.clone().or_else(|| e.reason_code.clone()),
+        cost: amount(e.cost),
+        fee: amount(e.fee),
+        rate: amount(e.rate),
+        sats: e
+            .amount_sat
+            .map(|s| grouped(&s.to_string()))
+            .unwrap_or_else(|| "–".into()),
+        payout: e.payout.as_ref().map(|p| {
+            let index = e.address_index.map(|i| format!(" → #{i}"));
+            format!("{}:{}{}", p.txid, p.vout, index.unwrap_or_default())
+        }),
+        reconciliation: e.reconciliation.clone(),
+        warnings: e.warnings.clone(),
+    }
+}
+
+/// Every order's id and short name.
+pub fn order_names(store: &Store) -> Result<HashMap<String, String>, crate::store::Error> {
+    Ok(store
+        .orders()?
+        .into_iter()
+        .map(|o| (o.id.clone(), o.name()))
+        .collect())
+}
+
+/// The average price paid per bitcoin, with its currency.
+pub fn average(stats: &OrderStats, currency: &str) -> String {
+    stats
+        .average_price
+        .map(|p| format!("{currency} {}/BTC", grouped(&money(p))))
+        .unwrap_or_else(|| "–".into())
+}
+
+/// When the order's next reminder is due, in words.
+pub fn next_reminder(store: &Store, order: &StoredOrder, settings: &Settings) -> String {
+    let now = Utc::now();
+    match reminders::next_due(store, order, settings, now) {
+        Ok(Some(at)) if at <= now => format!("{} (due, being sent)", local(at, settings.timezone)),
+        Ok(Some(at)) => local(at, settings.timezone),
+        Ok(None) => "none (paused)".into(),
+        Err(_) => "–".into(),
+    }
+}

@@ -1,0 +1,82 @@
+//! What the dashboard's handlers share — the database, the sessions, the
+//! reminder settings, the network — and the parts every page shows.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::auth::{Auth, Session};
+use super::error::WebError;
+use crate::format::local;
+use crate::reminders::Settings;
+use crate::store::Store;
+use crate::wallet::{Network, network_name};
+
+/// What the dashboard needs.
+pub struct DashboardState {
+    store: Mutex<Store>,
+    pub auth: Arc<Auth>,
+    pub settings: Settings,
+    network: Network,
+}
+
+/// The dashboard's state as the handlers take it.
+pub type Shared = Arc<DashboardState>;
+
+/// The parts of every page.
+pub struct PageInfo {
+    pub tab: &'static str,
+    pub csrf: String,
+    pub login: bool,
+    pub open_alerts: usize,
+    pub version: &'static str,
+    pub network: &'static str,
+    pub now: String,
+}
+
+impl DashboardState {
+    pub fn new(store: Store, auth: Auth, settings: Settings, network: Network) -> DashboardState {
+        DashboardState {
+            store: Mutex::new(store),
+            auth: Arc::new(auth),
+            settings,
+            network,
+        }
+    }
+
+    /// The database, for one request.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock cannot leave SQLite inconsistent
+        // (transactions roll back), so a poisoned lock is still usable.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The time zone pages show times in.
+    pub fn tz(&self) -> Tz {
+        self.settings.timezone
+    }
+
+    /// An instant in the configured time zone.
+    pub fn local(&self, at: DateTime<Utc>) -> String {
+        local(at, self.tz())
+    }
+
+    /// The header and footer of a page.
+    pub fn page(
+        &self,
+        tab: &'static str,
+        session: &Session,
+        store: &Store,
+    ) -> Result<PageInfo, WebError> {
+        Ok(PageInfo {
+            tab,
+            csrf: session.csrf.clone(),
+            login: self.auth.password_required(),
+            open_alerts: store.alerts(false)?.len(),
+            version: env!("CARGO_PKG_VERSION"),
+            network: network_name(self.network),
+            now: self.local(Utc::now()),
+        })
+    }
+}

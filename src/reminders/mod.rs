@@ -12,12 +12,14 @@
 pub mod compose;
 mod due;
 mod error;
+mod list;
 mod notify;
 pub mod schedule;
 mod settings;
 
 pub use due::{Outcome, backoff, next_due, recipients, run_due, send};
 pub use error::Error;
+pub use list::{Listed, list};
 pub use notify::{detect_missed_orders, mail_alerts};
 pub use schedule::{Period, due_at};
 pub use settings::Settings;

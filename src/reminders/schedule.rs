@@ -18,6 +18,18 @@ pub struct Period {
 }
 
 impl Period {
+    /// The month named `YYYY-MM`, else the month of `now` in `tz`.
+    pub fn named_or_current(
+        name: Option<&str>,
+        now: DateTime<Utc>,
+        tz: Tz,
+    ) -> Result<Period, String> {
+        match name {
+            Some(text) => text.parse(),
+            None => Ok(Period::of(now, tz)),
+        }
+    }
+
     /// The month that contains `now` in `tz`.
     pub fn of(now: DateTime<Utc>, tz: Tz) -> Period {
         let local = now.with_timezone(&tz);

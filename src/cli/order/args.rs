@@ -1,0 +1,75 @@
+//! The flags that several `order` subcommands share: the key and path of
+//! the signed address, and the local plan.
+
+use rust_decimal::Decimal;
+
+use crate::cli::context;
+use crate::orders::Plan;
+use crate::orders::model::{DEFAULT_WALLET_GAP_LIMIT, Day};
+use crate::wallet::{KeyPath, Network, PayoutKey};
+
+/// The key and the path of the signed address.
+#[derive(Debug, clap::Args)]
+pub struct KeyArgs {
+    /// Extended public key (xpub/ypub/zpub, tpub/upub/vpub) or descriptor; `-` reads it from stdin
+    #[arg(long, value_name = "KEY|DESCRIPTOR")]
+    pub key: String,
+
+    /// Script type for a plain xpub/tpub (ypub/zpub and descriptors fix it) [default: p2pkh]
+    #[arg(long, value_name = "TYPE", value_parser = ["p2pkh", "p2sh-p2wpkh", "p2wpkh", "p2tr"])]
+    pub script_type: Option<String>,
+
+    /// Path of the address that signs, below the key [default: 0/0]
+    #[arg(long, value_name = "CHAIN/INDEX")]
+    pub path: Option<String>,
+}
+
+/// The local plan: what the reminders say.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Monthly amount to transfer, in the order's currency (e.g. 100 or 250.50)
+    #[arg(long)]
+    amount: Decimal,
+
+    /// Day of the month of the transfer: 1 to 28, or `last`
+    #[arg(long)]
+    day: String,
+
+    /// Reminder recipient (repeat for several) [default: [email] to]
+    #[arg(long = "email", value_name = "ADDRESS")]
+    emails: Vec<String>,
+
+    /// A name for the order
+    #[arg(long)]
+    label: Option<String>,
+
+    /// The gap limit your wallet scans with (Sparrow/Electrum: 20)
+    #[arg(long, default_value_t = DEFAULT_WALLET_GAP_LIMIT)]
+    wallet_gap_limit: u32,
+}
+
+impl PlanArgs {
+    pub fn plan(&self) -> anyhow::Result<Plan> {
+        Ok(Plan {
+            amount: self.amount,
+            day: self.day.parse::<Day>().map_err(anyhow::Error::msg)?,
+            emails: self.emails.clone(),
+            label: self.label.clone(),
+            wallet_gap_limit: self.wallet_gap_limit,
+        })
+    }
+}
+
+/// Reads the key (or `-`), parsed on the network, and the path of the
+/// signed address.
+pub(super) fn parse_key(
+    args: &KeyArgs,
+    network: Network,
+) -> anyhow::Result<(String, PayoutKey, KeyPath)> {
+    context::parse_key(
+        &args.key,
+        args.script_type.as_deref(),
+        args.path.as_deref(),
+        Some(network),
+    )
+}

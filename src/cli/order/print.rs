@@ -1,0 +1,89 @@
+//! How an order and its payment instructions are printed.
+
+use anyhow::Context as _;
+
+use crate::cli::context::print_json;
+use crate::orders::instructions::{self, Instructions};
+use crate::orders::model::StoredOrder;
+use crate::payment::{Iban, QrImage, render_terminal};
+
+/// Payment instructions and the QR code, for the terminal.
+pub(super) fn print_instructions(order: &StoredOrder) -> anyhow::Result<()> {
+    let info = instructions::for_order(order, order.amount, "Bitcoin DCA")
+        .context("while building the payment instructions")?;
+    print_instruction_lines(order, &info);
+    if let Some(code) = &info.code {
+        let image = QrImage::new(code.payload(), code.is_swiss())?;
+        println!("\n{} (scan it in your banking app):", code.name());
+        print!("{}", render_terminal(&image));
+    }
+    Ok(())
+}
+
+fn print_instruction_lines(order: &StoredOrder, info: &Instructions) {
+    println!(
+        "Pay {} {} every month (day {}) by bank transfer:",
+        info.currency.code(),
+        info.amount,
+        order.day
+    );
+    println!("  to         {}", info.creditor_name);
+    for line in &info.creditor_address {
+        println!("             {line}");
+    }
+    println!("  IBAN       {}", info.iban.formatted());
+    match (&info.bic, &info.bank) {
+        (Some(bic), Some(bank)) => println!("  BIC        {bic} ({bank})"),
+        (Some(bic), None) => println!("  BIC        {bic}"),
+        _ => {}
+    }
+    println!(
+        "  reference  {}   <- put it in the payment's reference field, or Pocket cannot match your payment",
+        info.reference.formatted()
+    );
+    if let Ok(iban) = Iban::parse(&info.debitor_iban) {
+        println!(
+            "  from       {} (a payment from any other account is refunded)",
+            iban.formatted()
+        );
+    }
+}
+
+pub(super) fn print_order(order: &StoredOrder) {
+    println!("order      {}", order.id);
+    if let Some(label) = &order.label {
+        println!("label      {label}");
+    }
+    println!(
+        "state      {}",
+        if order.active { "active" } else { "paused" }
+    );
+    println!(
+        "plan       {} {} on day {} of the month",
+        order.currency.code(),
+        order.amount,
+        order.day
+    );
+    println!("fee rate   {}", order.fee_rate);
+    println!(
+        "payout     {} from {} at {} (gap limit {}, wallet {})",
+        order.script_type,
+        crate::wallet::network_name(order.network),
+        order.derivation_path(),
+        order.gap_limit,
+        order.wallet_gap_limit
+    );
+    println!("signed     {}", order.signed_address);
+    if !order.emails.is_empty() {
+        println!("reminders  {}", order.emails.join(", "));
+    }
+}
+
+pub(super) fn print_brief(order: &StoredOrder, json: bool) -> anyhow::Result<()> {
+    if json {
+        print_json(&order.view())
+    } else {
+        print_order(order);
+        Ok(())
+    }
+}

@@ -1,0 +1,84 @@
+//! The validated settings, a struct per section of the config file, with
+//! the defaults of their keys.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use bitcoin::Network;
+use chrono_tz::Tz;
+use lettre::message::Mailbox;
+use url::Url;
+
+use super::secret::{Secret, Source};
+
+pub const DEFAULT_DATABASE_PATH: &str = "pocket-dca.sqlite3";
+pub const DEFAULT_NETWORK: Network = Network::Bitcoin;
+pub const DEFAULT_POCKET_BASE_URL: &str = "https://api.pocketbitcoin.com";
+/// How long a Pocket API call may take before it is given up, in seconds.
+pub const DEFAULT_POCKET_TIMEOUT_SECS: u64 = 30;
+pub const DEFAULT_WEBHOOK_LISTEN: &str = "127.0.0.1:8470";
+pub const DEFAULT_DASHBOARD_LISTEN: &str = "127.0.0.1:8471";
+pub const DEFAULT_REMINDER_TIMEZONE: &str = "Europe/Zurich";
+/// Local hour of the reminder e-mail on its day (0–23).
+pub const DEFAULT_REMINDER_HOUR: u8 = 9;
+/// Days after the reminder day without a purchase before the
+/// missed-standing-order alert.
+pub const DEFAULT_MISSED_AFTER_DAYS: u32 = 5;
+/// Minutes between two syncs with Pocket while `serve` runs.
+pub const DEFAULT_SYNC_INTERVAL_MINUTES: u32 = 30;
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct BitcoinConfig {
+    pub network: Network,
+}
+
+#[derive(Debug, Clone)]
+pub struct PocketConfig {
+    /// The API root, without `/v1`.
+    pub base_url: Url,
+    pub client_id: Option<(Secret, Source)>,
+    /// Several during a rotation; any of them verifies a webhook.
+    pub webhook_secrets: Vec<Secret>,
+    pub webhook_secret_source: Source,
+    /// How long an API call may take.
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub webhook_listen: SocketAddr,
+    pub dashboard_listen: SocketAddr,
+    /// An argon2 PHC string; without it the dashboard stays on loopback.
+    pub dashboard_password_hash: Option<Secret>,
+    /// The public base URL Pocket reaches the webhook endpoint at.
+    pub public_url: Option<Url>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    pub from: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    /// `smtp://host:port` (plain or `?tls=required` STARTTLS) or `smtps://host:port`.
+    pub smtp_url: Option<Url>,
+    pub smtp_password: Option<Secret>,
+    /// Write `.eml` files here instead of sending.
+    pub outbox_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RemindersConfig {
+    pub timezone: Tz,
+    pub hour: u8,
+    pub missed_after_days: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Minutes between syncs; 0 turns the scheduled sync off.
+    pub interval_minutes: u32,
+}

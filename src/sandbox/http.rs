@@ -16,7 +16,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::engine::{ApiError, Engine, Faults, PaymentRequest, Prices};
+use super::bank::PaymentRequest;
+use super::engine::Engine;
+use super::error::ApiError;
+use super::options::{Faults, Prices};
 use crate::pocket::codes::{self, error as code};
 
 type Shared = Arc<Engine>;

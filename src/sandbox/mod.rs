@@ -6,9 +6,14 @@
 //! Its state lives in memory or in its own SQLite file — never in the tool's
 //! database.
 
+mod api;
+mod bank;
+mod chain;
 mod engine;
+mod error;
 mod http;
 pub mod market;
+mod options;
 mod state;
 pub mod wallet;
 mod webhooks;
@@ -18,10 +23,12 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use engine::{
-    ApiError, BatchResult, Engine, Faults, Options, PaymentRequest, Prices, webhook_body,
-};
+pub use bank::PaymentRequest;
+pub use chain::BatchResult;
+pub use engine::{Engine, webhook_body};
+pub use error::ApiError;
 pub use http::router;
+pub use options::{Faults, Options, Prices};
 pub use webhooks::retry_delay_ms;
 
 /// Opens the sandbox's state and builds its engine.

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::engine::{Engine, Faults};
+use super::engine::Engine;
+use super::options::Faults;
 use super::state::Delivery;
 use crate::pocket::webhook::{
     CORRELATION_HEADER, RETRY_COUNT_HEADER, SIGNATURE_HEADER, USER_AGENT, sign,

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use super::{self as service, scheduler};
 use crate::config::{Config, ProcessEnv};
 use crate::mail::Mailer;
-use crate::orders::model::Day;
+use crate::orders::model::{DEFAULT_WALLET_GAP_LIMIT, Day, StoredOrder};
 use crate::orders::{self, CreateOrder, Plan};
 use crate::payment::Iban;
 use crate::pocket::{Client, Currency, RetryPolicy};
@@ -202,48 +202,77 @@ pub async fn run(dir: &Path, progress: impl Fn(u32)) -> Result<Demo, Error> {
 /// Plays twelve months through the sandbox.
 async fn play(config: &Config, demo: &Demo, progress: impl Fn(u32)) -> Result<(), Error> {
     let engine = &demo.sandbox.engine;
+    let client_id = config
+        .pocket
+        .client_id
+        .as_ref()
+        .map(|(c, _)| c)
+        .ok_or_else(|| step::<&str>("configuring")("no client id"))?;
     let client = Client::with_options(
         &config.pocket.base_url,
-        config
-            .pocket
-            .client_id
-            .as_ref()
-            .map(|(c, _)| c)
-            .ok_or_else(|| step::<&str>("configuring")("no client id"))?,
+        client_id,
         Duration::from_secs(10),
         RetryPolicy::default(),
     )
     .map_err(step("connecting to the sandbox"))?;
     let mut store = Store::open(&config.database.path).map_err(step("opening the database"))?;
-    let mailer = Mailer::from_config(&config.email).map_err(step("setting up the outbox"))?;
-    let settings = Settings::from_config(config);
-    let tz = settings.timezone;
+    let month = Month {
+        engine,
+        mailer: Mailer::from_config(&config.email).map_err(step("setting up the outbox"))?,
+        settings: Settings::from_config(config),
+    };
+    let tz = month.settings.timezone;
 
     // Twelve months ending with the last full one.
-    let this = Period::of(Utc::now(), tz);
-    let mut first = this;
+    let mut first = Period::of(Utc::now(), tz);
     for _ in 0..MONTHS {
         first = first.previous();
     }
-    let start = first.start(tz);
     engine
-        .set_clock(start - ChronoDuration::days(3))
+        .set_clock(first.start(tz) - ChronoDuration::days(3))
         .map_err(step("setting the sandbox clock"))?;
+    let created = create_orders(&client, &mut store, engine).await?;
+    let mut period = first;
+    for i in 0..MONTHS {
+        engine
+            .set_prices(Prices {
+                eur: price(i, 5_800_000),
+                chf: price(i, 5_400_000),
+                gbp: price(i, 5_000_000),
+            })
+            .map_err(step("setting prices"))?;
+        for order in &created {
+            month.play(&mut store, order, period, i).await?;
+        }
+        progress(i + 1);
+        period = period.next();
+    }
+    engine
+        .set_clock(Utc::now())
+        .map_err(step("setting the sandbox clock"))?;
+    Ok(())
+}
 
-    // A wallet that exists only in memory signs the challenges.
+/// Two orders, signed by a wallet that exists only in memory: EUR to
+/// P2WPKH on the 1st, CHF to taproot on the 15th.
+async fn create_orders(
+    client: &Client,
+    store: &mut Store,
+    engine: &sandbox::Engine,
+) -> Result<Vec<StoredOrder>, Error> {
     let wallet = HotWallet::generate(Network::Testnet);
     let plans = [
         (
             ScriptType::P2wpkh,
             Currency::Eur,
-            Decimal::new(100, 0),
+            100,
             Day::Of(1),
             "EUR stack",
         ),
         (
             ScriptType::P2tr,
             Currency::Chf,
-            Decimal::new(150, 0),
+            150,
             Day::Of(15),
             "CHF stack",
         ),
@@ -256,121 +285,113 @@ async fn play(config: &Config, demo: &Demo, progress: impl Fn(u32)) -> Result<()
         let key = PayoutKey::parse(&descriptor, None, Some(Network::Testnet))
             .map_err(step("reading the demo key"))?;
         let path: KeyPath = key.default_path();
-        let info = orders::challenge(&client, &key, &path)
+        let info = orders::challenge(client, &key, &path)
             .await
             .map_err(step("creating a challenge"))?;
         let signature = wallet
             .sign(script_type, &path, &info.message)
             .map_err(step("signing the challenge"))?;
         let now = engine.now().map_err(step("reading the sandbox clock"))?;
-        let order = orders::create(
-            &client,
-            &mut store,
-            &CreateOrder {
-                key_text: descriptor,
-                key,
-                path,
-                currency,
-                debitor_iban: Iban::parse(DEBITOR).map_err(step("reading the IBAN"))?,
-                fee_rate: Decimal::new(15, 3),
-                gap_limit: None,
-                affiliate_id: None,
-                plan: Plan {
-                    amount,
-                    day,
-                    emails: Vec::new(),
-                    label: Some(label.to_string()),
-                    wallet_gap_limit: crate::orders::model::DEFAULT_WALLET_GAP_LIMIT,
-                },
-                challenge_id: info.challenge.id,
-                signature,
+        let request = CreateOrder {
+            key_text: descriptor,
+            key,
+            path,
+            currency,
+            debitor_iban: Iban::parse(DEBITOR).map_err(step("reading the IBAN"))?,
+            fee_rate: Decimal::new(15, 3),
+            gap_limit: None,
+            affiliate_id: None,
+            plan: Plan {
+                amount: Decimal::new(amount, 0),
+                day,
+                emails: Vec::new(),
+                label: Some(label.to_string()),
+                wallet_gap_limit: DEFAULT_WALLET_GAP_LIMIT,
             },
-            now,
-        )
-        .await
-        .map_err(step("creating an order"))?;
+            challenge_id: info.challenge.id,
+            signature,
+        };
+        let order = orders::create(client, store, &request, now)
+            .await
+            .map_err(step("creating an order"))?;
         created.push(order);
     }
+    Ok(created)
+}
 
-    let mut period = first;
-    for month in 0..MONTHS {
-        engine
-            .set_prices(Prices {
-                eur: price(month, 5_800_000),
-                chf: price(month, 5_400_000),
-                gbp: price(month, 5_000_000),
-            })
-            .map_err(step("setting prices"))?;
-        for order in &created {
-            // The reminder goes out at its time, into the outbox.
-            let due = reminders::due_at(period, order.day, settings.hour, tz);
+/// What a month of the demo needs.
+struct Month<'a> {
+    engine: &'a sandbox::Engine,
+    mailer: Mailer,
+    settings: Settings,
+}
+
+impl Month<'_> {
+    /// One order's month: the reminder into the outbox, the transfer the
+    /// next morning (month 4 of the EUR order needs an identification,
+    /// month 7 of the CHF order is first paid from the wrong account), the
+    /// evening's payout batch and a block.
+    async fn play(
+        &self,
+        store: &mut Store,
+        order: &StoredOrder,
+        period: Period,
+        month: u32,
+    ) -> Result<(), Error> {
+        let (engine, tz) = (self.engine, self.settings.timezone);
+        let clock = |at| {
             engine
-                .set_clock(due)
-                .map_err(step("setting the sandbox clock"))?;
-            reminders::run_due(&mut store, &mailer, &settings, due)
-                .await
-                .map_err(step("sending a reminder"))?;
-            // The transfer arrives the next morning.
+                .set_clock(at)
+                .map_err(step("setting the sandbox clock"))
+        };
+        let due = reminders::due_at(period, order.day, self.settings.hour, tz);
+        clock(due)?;
+        reminders::run_due(store, &self.mailer, &self.settings, due)
+            .await
+            .map_err(step("sending a reminder"))?;
+        let morning = due + ChronoDuration::hours(25);
+        clock(morning)?;
+        let reference = order
+            .payment_method
+            .creditor_reference
+            .clone()
+            .unwrap_or_default();
+        let pay = |amount: Decimal, iban: &str| {
             engine
-                .set_clock(due + ChronoDuration::hours(25))
-                .map_err(step("setting the sandbox clock"))?;
-            let reference = order
-                .payment_method
-                .creditor_reference
-                .clone()
-                .unwrap_or_default();
-            let pay = |amount: Decimal, iban: &str| PaymentRequest {
-                reference: reference.clone(),
-                amount,
-                currency: order.currency.as_str().to_string(),
-                debitor_iban: iban.to_string(),
-            };
-            if order.currency == Currency::Eur && month == 4 {
-                // A larger top-up: Pocket asks for identification first.
-                let interrupted = engine
-                    .payment(&pay(Decimal::new(1200, 0), DEBITOR))
-                    .map_err(step("paying"))?;
-                engine
-                    .set_clock(due + ChronoDuration::hours(30))
-                    .map_err(step("setting the sandbox clock"))?;
-                engine
-                    .identify(&interrupted.id)
-                    .map_err(step("identifying"))?;
-            } else if order.currency == Currency::Chf && month == 7 {
-                // Paid from the wrong account first: refunded, then paid right.
-                engine
-                    .payment(&pay(order.amount, "CH9300762011623852957"))
-                    .map_err(step("paying"))?;
-                engine
-                    .payment(&pay(order.amount, DEBITOR))
-                    .map_err(step("paying"))?;
-            } else {
-                engine
-                    .payment(&pay(order.amount, DEBITOR))
-                    .map_err(step("paying"))?;
-            }
-            // End of day: the payout batch, then a block.
-            let evening = {
-                let local = (due + ChronoDuration::hours(25)).with_timezone(&tz);
-                tz.with_ymd_and_hms(local.year(), local.month(), local.day(), 22, 0, 0)
-                    .earliest()
-                    .map(|t| t.with_timezone(&Utc))
-                    .unwrap_or(due + ChronoDuration::hours(37))
-            };
+                .payment(&PaymentRequest {
+                    reference: reference.clone(),
+                    amount,
+                    currency: order.currency.as_str().to_string(),
+                    debitor_iban: iban.to_string(),
+                })
+                .map_err(step("paying"))
+        };
+        if order.currency == Currency::Eur && month == 4 {
+            // A larger top-up: Pocket asks for identification first.
+            let interrupted = pay(Decimal::new(1200, 0), DEBITOR)?;
+            clock(due + ChronoDuration::hours(30))?;
             engine
-                .set_clock(evening)
-                .map_err(step("setting the sandbox clock"))?;
-            engine.run_payouts().map_err(step("running payouts"))?;
-            engine.mine(1).map_err(step("mining"))?;
-            settle(engine, &store).await?;
+                .identify(&interrupted.id)
+                .map_err(step("identifying"))?;
+        } else if order.currency == Currency::Chf && month == 7 {
+            // Paid from the wrong account first: refunded, then paid right.
+            pay(order.amount, "CH9300762011623852957")?;
+            pay(order.amount, DEBITOR)?;
+        } else {
+            pay(order.amount, DEBITOR)?;
         }
-        progress(month + 1);
-        period = period.next();
+        // End of day: the payout batch, then a block.
+        let local = morning.with_timezone(&tz);
+        let evening = tz
+            .with_ymd_and_hms(local.year(), local.month(), local.day(), 22, 0, 0)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(due + ChronoDuration::hours(37));
+        clock(evening)?;
+        engine.run_payouts().map_err(step("running payouts"))?;
+        engine.mine(1).map_err(step("mining"))?;
+        settle(engine, store).await
     }
-    engine
-        .set_clock(Utc::now())
-        .map_err(step("setting the sandbox clock"))?;
-    Ok(())
 }
 
 /// Waits until the sandbox delivered every webhook and the service processed it.

@@ -1,0 +1,173 @@
+//! The blockchain as the sandbox plays it: the end-of-day payout batch (one
+//! output per order, payout protection), and blocks that confirm payouts.
+
+use serde::Serialize;
+
+use super::engine::{Engine, random_hex};
+use super::error::{ApiError, Result};
+use super::market::{self, Pending};
+use super::state::StoredOrder;
+use crate::pocket::{Exchange, Payout};
+use crate::wallet::{PayoutKey, ScriptType};
+
+const HEIGHT: &str = "block_height";
+const FIRST_HEIGHT: u64 = 900_000;
+
+/// What one payout batch did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchResult {
+    pub txid: Option<String>,
+    pub outputs: Vec<BatchOutput>,
+    pub held: Vec<HeldPayout>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchOutput {
+    pub order_id: String,
+    pub vout: u32,
+    pub address: String,
+    pub derivation_path: String,
+    pub value_sat: u64,
+    pub exchange_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldPayout {
+    pub order_id: String,
+    pub amount_sat: u64,
+    pub exchange_ids: Vec<String>,
+}
+
+impl Engine {
+    /// The end-of-day batch: one transaction, one output per order.
+    pub fn run_payouts(&self) -> Result<BatchResult> {
+        let mut state = self.state();
+        let txid = random_hex(32);
+        let mut outputs = Vec::new();
+        let mut held = Vec::new();
+        let mut updates: Vec<(StoredOrder, Vec<Exchange>)> = Vec::new();
+        for (order_id, exchanges) in state.pending_payouts()? {
+            let pending: Vec<Pending> = exchanges
+                .iter()
+                .map(|e| Pending {
+                    exchange_id: e.id.clone(),
+                    amount: e.amount.unwrap_or_default(),
+                })
+                .collect();
+            let total: u64 = pending.iter().map(|p| p.amount.to_sat()).sum();
+            let ids: Vec<String> = exchanges.iter().map(|e| e.id.clone()).collect();
+            let Some(plan) = market::plan_output(
+                &pending,
+                self.options.payout_fee,
+                self.options.payout_protection,
+            ) else {
+                held.push(HeldPayout {
+                    order_id,
+                    amount_sat: total,
+                    exchange_ids: ids,
+                });
+                continue;
+            };
+            let mut order = state
+                .order(&order_id)?
+                .ok_or_else(|| ApiError::internal(format!("order {order_id} vanished")))?;
+            let (address, path) = self.next_address(&order)?;
+            let vout = outputs.len() as u32;
+            let mut paid = Vec::new();
+            for (exchange, (_, fee, amount)) in exchanges.into_iter().zip(plan.shares) {
+                let mut exchange = exchange;
+                exchange.payout = Some(Payout {
+                    txid: Some(txid.clone()),
+                    outpoint: Some(vout),
+                    bitcoin_address: Some(address.clone()),
+                    derivation_path: Some(path.clone()),
+                    block_height: None,
+                    confirmed: Some(false),
+                    fee: Some(fee),
+                    amount: Some(amount),
+                });
+                paid.push(exchange);
+            }
+            order.next_index += 1;
+            outputs.push(BatchOutput {
+                order_id,
+                vout,
+                address,
+                derivation_path: path,
+                value_sat: plan.value.to_sat(),
+                exchange_ids: ids,
+            });
+            updates.push((order, paid));
+        }
+        state.transaction(|s| {
+            for (order, exchanges) in &updates {
+                s.update_order(order)?;
+                for exchange in exchanges {
+                    s.update_exchange(exchange, false)?;
+                    self.enqueue(s, "exchange.settled", exchange)?;
+                }
+            }
+            Ok(())
+        })?;
+        drop(state);
+        self.wake.notify_one();
+        Ok(BatchResult {
+            txid: (!outputs.is_empty()).then_some(txid),
+            outputs,
+            held,
+        })
+    }
+
+    fn next_address(&self, order: &StoredOrder) -> Result<(String, String)> {
+        let payout = &order.order.payout_method;
+        let script_type: ScriptType = order.script_type.parse().map_err(ApiError::internal)?;
+        let key = PayoutKey::parse(
+            payout.extended_public_key.as_deref().unwrap_or_default(),
+            Some(script_type),
+            Some(self.options.network),
+        )
+        .map_err(ApiError::internal)?;
+        let chain: Vec<u32> = if order.chain.is_empty() {
+            Vec::new()
+        } else {
+            order
+                .chain
+                .split('/')
+                .map(|s| s.parse().map_err(ApiError::internal))
+                .collect::<Result<_>>()?
+        };
+        let derived = key
+            .chain(&chain)
+            .and_then(|c| c.address(order.next_index))
+            .map_err(ApiError::internal)?;
+        Ok((derived.address.to_string(), derived.path.to_string()))
+    }
+
+    /// Mines `count` blocks: every unconfirmed payout confirms in the first.
+    pub fn mine(&self, count: u64) -> Result<(u64, Vec<String>)> {
+        let mut state = self.state();
+        let height: u64 = state.setting(HEIGHT)?.unwrap_or(FIRST_HEIGHT);
+        let mut confirmed = Vec::new();
+        let mut updated = Vec::new();
+        for mut exchange in state.unconfirmed_payouts()? {
+            if let Some(payout) = exchange.payout.as_mut() {
+                payout.confirmed = Some(true);
+                payout.block_height = Some(height + 1);
+            }
+            confirmed.push(exchange.id.clone());
+            updated.push(exchange);
+        }
+        let new_height = height + count.max(1);
+        state.transaction(|s| {
+            s.set_setting(HEIGHT, &new_height)?;
+            for exchange in &updated {
+                s.update_exchange(exchange, false)?;
+                self.enqueue(s, "exchange.settled", exchange)?;
+            }
+            Ok(())
+        })?;
+        drop(state);
+        self.wake.notify_one();
+        Ok((new_height, confirmed))
+    }
+}

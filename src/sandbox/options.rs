@@ -1,0 +1,106 @@
+//! The sandbox's settings and knobs: its options (defaults follow Pocket's
+//! documented behaviour), its bitcoin prices, and the faults its webhook
+//! delivery can be told to make.
+
+use std::time::Duration;
+
+use bitcoin::Network;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::pocket::{Btc, Currency};
+
+/// The sandbox's settings; defaults follow Pocket's documented behaviour.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub client_id: String,
+    pub network: Network,
+    pub webhook_url: Option<url::Url>,
+    pub webhook_secret: String,
+    pub challenge_ttl: Duration,
+    /// Delay before the first webhook retry; it doubles after each failure.
+    pub retry_base: Duration,
+    /// Webhooks carry the bare exchange object instead of the envelope.
+    pub bare_webhooks: bool,
+    /// A payment above this (per order, until identified) is interrupted.
+    pub identification_threshold: Decimal,
+    /// Payments of one order and day above this are refunded.
+    pub daily_limit: Decimal,
+    /// Network fee of one payout output.
+    pub payout_fee: Btc,
+    /// A payout is held while the network fee is this share of it or more.
+    pub payout_protection: Decimal,
+    /// Prices of one bitcoin: eur, chf, gbp.
+    pub prices: Prices,
+    /// Wait this long before answering an order creation (after storing it),
+    /// to try a client's timeout handling.
+    pub order_create_delay: Duration,
+}
+
+impl Options {
+    /// Defaults for a client id and a network.
+    pub fn new(client_id: &str, network: Network) -> Options {
+        Options {
+            client_id: client_id.to_string(),
+            network,
+            webhook_url: None,
+            webhook_secret: String::new(),
+            challenge_ttl: Duration::from_secs(24 * 3600),
+            retry_base: Duration::from_secs(300),
+            bare_webhooks: false,
+            identification_threshold: Decimal::new(1000, 0),
+            daily_limit: Decimal::new(5000, 0),
+            payout_fee: Btc::from_sat(190),
+            payout_protection: Decimal::new(2, 1),
+            prices: Prices::default(),
+            order_create_delay: Duration::ZERO,
+        }
+    }
+}
+
+/// The sandbox's bitcoin prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prices {
+    pub eur: Decimal,
+    pub chf: Decimal,
+    pub gbp: Decimal,
+}
+
+impl Default for Prices {
+    fn default() -> Self {
+        Prices {
+            eur: Decimal::new(8_500_000, 2),
+            chf: Decimal::new(7_900_000, 2),
+            gbp: Decimal::new(7_300_000, 2),
+        }
+    }
+}
+
+impl Prices {
+    pub(super) fn of(&self, currency: Currency) -> Decimal {
+        match currency {
+            Currency::Eur => self.eur,
+            Currency::Chf => self.chf,
+            Currency::Gbp => self.gbp,
+        }
+    }
+}
+
+/// Knobs that make webhook delivery misbehave the way networks do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Send every delivery twice.
+    pub duplicate: bool,
+    /// Drop the next N deliveries (of `drop_event` only, when set).
+    pub drop_next: u32,
+    pub drop_event: Option<String>,
+    /// Hold each new delivery this long before sending it.
+    pub delay_ms: u64,
+    /// Send due deliveries newest first.
+    pub reorder: bool,
+    /// Hold every delivery until unpaused.
+    pub paused: bool,
+    /// Send the bare exchange object instead of the envelope (overrides the option when set).
+    pub bare: Option<bool>,
+}

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::pocket::{ExchangeId, OrderId};
+
 /// How urgent an alert is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -138,8 +140,8 @@ impl fmt::Display for AlertKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAlert {
     pub kind: AlertKind,
-    pub order_id: Option<String>,
-    pub exchange_id: Option<String>,
+    pub order_id: Option<OrderId>,
+    pub exchange_id: Option<ExchangeId>,
     pub message: String,
     /// What the fact is about (see [`AlertKind::key`]).
     pub subject: String,

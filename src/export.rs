@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::format::{btc, grouped, money};
 use crate::orders::model::StoredOrder;
+use crate::pocket::{OrderId, timestamp};
 use crate::portfolio::{is_purchase, price};
 use crate::store::{self, ExchangeFilter, ExchangeRow, Store};
 
@@ -65,14 +66,14 @@ fn num<T: ToString>(v: Option<T>) -> String {
 }
 
 /// Writes one row per exchange (of one order, or all), oldest first.
-pub fn csv(store: &Store, order_id: Option<&str>, out: impl Write) -> Result<usize, Error> {
-    let labels: BTreeMap<String, String> = store
+pub fn csv(store: &Store, order_id: Option<&OrderId>, out: impl Write) -> Result<usize, Error> {
+    let labels: BTreeMap<OrderId, String> = store
         .orders()?
         .into_iter()
         .map(|o| (o.id.clone(), o.label.clone().unwrap_or_default()))
         .collect();
     let rows = store.exchanges(&ExchangeFilter {
-        order_id: order_id.map(str::to_string),
+        order_id: order_id.cloned(),
         state: None,
     })?;
     let mut writer = csv::WriterBuilder::new()
@@ -83,10 +84,8 @@ pub fn csv(store: &Store, order_id: Option<&str>, out: impl Write) -> Result<usi
         let payout = row.payout.as_ref();
         let order = row.order_id.clone().unwrap_or_default();
         writer.write_record([
-            row.executed_on
-                .clone()
-                .unwrap_or_else(|| row.first_seen_at.clone()),
-            order.clone(),
+            timestamp::format(&row.executed_on.unwrap_or(row.first_seen_at)),
+            order.to_string(),
             labels.get(&order).cloned().unwrap_or_default(),
             row.pair.clone().unwrap_or_default(),
             row.state.as_str().to_string(),
@@ -103,7 +102,7 @@ pub fn csv(store: &Store, order_id: Option<&str>, out: impl Write) -> Result<usi
             num(payout.and_then(|p| p.amount_sat)),
             num(payout.and_then(|p| p.fee_sat)),
             row.reconciliation.clone(),
-            row.id.clone(),
+            row.id.to_string(),
         ])?;
     }
     writer.flush()?;
@@ -126,11 +125,7 @@ pub struct Label {
 fn describe(order: Option<&StoredOrder>, rows: &[&ExchangeRow]) -> String {
     let mut months: Vec<String> = rows
         .iter()
-        .filter_map(|r| {
-            r.executed_on
-                .as_deref()
-                .map(|t| t.chars().take(7).collect())
-        })
+        .filter_map(|r| r.executed_on.map(|t| t.format("%Y-%m").to_string()))
         .collect();
     months.dedup();
     let currency = order.map(|o| o.currency.code()).unwrap_or("");
@@ -180,7 +175,7 @@ fn origin(order: &StoredOrder) -> Option<String> {
 /// The labels: an `output` per payout output (purchases paid together share
 /// one) and an `addr` per address that received one.
 pub fn labels(store: &Store) -> Result<Vec<Label>, Error> {
-    let orders: BTreeMap<String, StoredOrder> = store
+    let orders: BTreeMap<OrderId, StoredOrder> = store
         .orders()?
         .into_iter()
         .map(|o| (o.id.clone(), o))

@@ -60,13 +60,6 @@ pub fn local(at: DateTime<Utc>, tz: Tz) -> String {
         .to_string()
 }
 
-/// A stored ISO-8601 UTC timestamp in a time zone; unreadable text as it is.
-pub fn local_text(at: &str, tz: Tz) -> String {
-    at.parse::<DateTime<Utc>>()
-        .map(|t| local(t, tz))
-        .unwrap_or_else(|_| at.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

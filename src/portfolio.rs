@@ -3,6 +3,7 @@
 //! draw. Pure arithmetic over the stored exchanges; the dashboard and the
 //! exports show the same numbers.
 
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::format::btc_decimal;
@@ -37,7 +38,7 @@ pub struct OrderStats {
     pub pending_sat: u64,
     /// Fiat spent per bitcoin bought, fees included.
     pub average_price: Option<Decimal>,
-    pub last_exchange: Option<String>,
+    pub last_exchange: Option<DateTime<Utc>>,
 }
 
 /// Fiat per bitcoin: `fiat / (sats / 10^8)`, to the cent.
@@ -77,11 +78,7 @@ pub fn stats(rows: &[ExchangeRow]) -> OrderStats {
         average_price: price(fiat_spent, bought_sat),
         last_exchange: rows
             .iter()
-            .filter_map(|r| {
-                r.executed_on
-                    .clone()
-                    .or_else(|| Some(r.first_seen_at.clone()))
-            })
+            .map(|r| r.executed_on.unwrap_or(r.first_seen_at))
             .max(),
     }
 }
@@ -163,7 +160,7 @@ pub fn portfolio(store: &Store) -> Result<Portfolio, store::Error> {
 /// A point of the accumulation chart: bitcoin bought up to a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accumulated {
-    pub at: String,
+    pub at: DateTime<Utc>,
     pub total_sat: u64,
 }
 
@@ -173,14 +170,14 @@ pub fn accumulation<'a>(rows: impl IntoIterator<Item = &'a ExchangeRow>) -> Vec<
         .into_iter()
         .filter(|r| is_purchase(r) && r.executed_on.is_some())
         .collect();
-    purchases.sort_by(|a, b| a.executed_on.cmp(&b.executed_on));
+    purchases.sort_by_key(|r| r.executed_on);
     let mut total = 0;
     purchases
         .into_iter()
         .map(|r| {
             total += r.amount_sat.unwrap_or(0);
             Accumulated {
-                at: r.executed_on.clone().unwrap_or_default(),
+                at: r.executed_on.unwrap_or(r.first_seen_at),
                 total_sat: total,
             }
         })
@@ -191,7 +188,7 @@ pub fn accumulation<'a>(rows: impl IntoIterator<Item = &'a ExchangeRow>) -> Vec<
 /// included) against the running average cost so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PricePoint {
-    pub at: String,
+    pub at: DateTime<Utc>,
     pub paid: Decimal,
     pub average: Decimal,
 }
@@ -202,7 +199,7 @@ pub fn prices(rows: &[ExchangeRow]) -> Vec<PricePoint> {
         .iter()
         .filter(|r| is_purchase(r) && r.executed_on.is_some())
         .collect();
-    purchases.sort_by(|a, b| a.executed_on.cmp(&b.executed_on));
+    purchases.sort_by_key(|r| r.executed_on);
     let (mut fiat, mut sats) = (Decimal::ZERO, 0u64);
     purchases
         .into_iter()
@@ -211,7 +208,7 @@ pub fn prices(rows: &[ExchangeRow]) -> Vec<PricePoint> {
             fiat += cost;
             sats += amount;
             Some(PricePoint {
-                at: r.executed_on.clone().unwrap_or_default(),
+                at: r.executed_on.unwrap_or(r.first_seen_at),
                 paid: price(cost, amount)?,
                 average: price(fiat, sats)?,
             })
@@ -222,6 +219,10 @@ pub fn prices(rows: &[ExchangeRow]) -> Vec<PricePoint> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn time(day: &str) -> DateTime<Utc> {
+        format!("{day}T12:00:00Z").parse().unwrap()
+    }
 
     fn row(state: State, cost: &str, fee: &str, sats: u64, at: &str) -> ExchangeRow {
         ExchangeRow {
@@ -235,7 +236,7 @@ mod tests {
             fee: Some(fee.parse().unwrap()),
             rate: None,
             amount_sat: Some(sats),
-            executed_on: Some(at.into()),
+            executed_on: Some(time(at)),
             action_code: None,
             action_url: None,
             action_id: None,
@@ -245,8 +246,8 @@ mod tests {
             reconciliation: "pending".into(),
             warnings: vec![],
             json: String::new(),
-            first_seen_at: at.into(),
-            updated_at: at.into(),
+            first_seen_at: time(at),
+            updated_at: time(at),
         }
     }
 

@@ -9,12 +9,11 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{run, tool};
+use common::{ServiceRig, run, tool};
 use pocket_dca::config::Config;
-use pocket_dca::sandbox::wallet::HotWallet;
 use pocket_dca::service;
 use pocket_dca::store::Store;
-use pocket_dca::wallet::{Network, ScriptType, parse_address};
+use pocket_dca::wallet::{ScriptType, parse_address};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -23,56 +22,24 @@ const SECRET: &str = "whsec-dashboard";
 const IBAN: &str = "DE75512108001245126199";
 const PASSWORD: &str = "correct horse battery";
 
-struct Rig {
-    rig: common::ServiceRig,
-    wallet: HotWallet,
-}
-
-impl std::ops::Deref for Rig {
-    type Target = common::ServiceRig;
-    fn deref(&self) -> &common::ServiceRig {
-        &self.rig
-    }
-}
-
-fn rig(password_hash: Option<&str>) -> Rig {
+fn rig(password_hash: Option<&str>) -> ServiceRig {
     let server_extra = password_hash
         .map(|h| format!("dashboard_password_hash = \"{h}\"\n"))
         .unwrap_or_default();
-    Rig {
-        rig: common::ServiceRig::start(CLIENT, SECRET, &server_extra, |_| {}),
-        wallet: HotWallet::from_seed(&[31u8; 32], Network::Testnet).unwrap(),
-    }
+    ServiceRig::start(CLIENT, SECRET, 31, &server_extra, |_| {})
 }
 
-impl Rig {
-    fn base(&self) -> String {
-        format!("http://{}", self.running().dashboard_addr)
-    }
-
-    fn create_order(&self, currency: &str, script_type: ScriptType, label: &str) -> Value {
-        common::create_order(
-            self.dir.path(),
-            &self.wallet,
-            script_type,
-            currency,
-            "1",
-            &["--label", label],
-        )
-    }
-
-    /// Two orders with purchases, a payout, a refund (an open alert).
-    fn with_data(&self) -> (Value, Value) {
-        let eur = self.create_order("eur", ScriptType::P2wpkh, "Euro stack");
-        let chf = self.create_order("chf", ScriptType::P2tr, "Franc stack");
-        self.pay(&eur, "100.00", IBAN);
-        self.pay(&eur, "250.50", IBAN);
-        self.pay(&chf, "150.00", IBAN);
-        self.pay(&chf, "150.00", "DE89370400440532013000");
-        self.sandbox.post("/sandbox/payouts", json!({}));
-        self.settle();
-        (eur, chf)
-    }
+/// Two orders with purchases, a payout, a refund (an open alert).
+fn with_data(r: &ServiceRig) -> (Value, Value) {
+    let eur = r.create_order("eur", ScriptType::P2wpkh, &["--label", "Euro stack"]);
+    let chf = r.create_order("chf", ScriptType::P2tr, &["--label", "Franc stack"]);
+    r.pay(&eur, "100.00", IBAN);
+    r.pay(&eur, "250.50", IBAN);
+    r.pay(&chf, "150.00", IBAN);
+    r.pay(&chf, "150.00", "DE89370400440532013000");
+    r.sandbox.post("/sandbox/payouts", json!({}));
+    r.settle();
+    (eur, chf)
 }
 
 /// A minimal browser: keeps the session cookie, does not follow redirects.
@@ -175,8 +142,8 @@ impl Browser {
 #[test]
 fn the_dashboard_shows_the_data_with_security_headers_and_csrf_on_changes() {
     let r = rig(None);
-    let (eur, chf) = r.with_data();
-    let mut b = Browser::new(r.base());
+    let (eur, chf) = with_data(&r);
+    let mut b = Browser::new(r.dashboard_url());
     let overview = b.get("/");
     assert_eq!(overview.status, 200);
     for text in [
@@ -267,7 +234,7 @@ fn the_dashboard_shows_the_data_with_security_headers_and_csrf_on_changes() {
     let path = format!("/alerts/{alert}/ack");
     assert_eq!(b.post(&path, &[]).status, 403);
     assert_eq!(b.post(&path, &[("csrf", &"0".repeat(64))]).status, 403);
-    let mut stranger = Browser::new(r.base());
+    let mut stranger = Browser::new(r.dashboard_url());
     assert_eq!(
         stranger.post(&path, &[("csrf", &overview.csrf())]).status,
         403,
@@ -283,7 +250,7 @@ fn the_dashboard_shows_the_data_with_security_headers_and_csrf_on_changes() {
 fn with_a_password_every_page_needs_a_login() {
     let hash = pocket_dca::web::auth::hash_password(PASSWORD).unwrap();
     let r = rig(Some(&hash));
-    let mut b = Browser::new(r.base());
+    let mut b = Browser::new(r.dashboard_url());
     let first = b.get("/");
     assert_eq!(first.status, 303);
     assert_eq!(first.header("location"), "/login");
@@ -308,7 +275,7 @@ fn with_a_password_every_page_needs_a_login() {
     assert_eq!(overview.status, 200);
     assert!(overview.body.contains("Log out"));
     // The pre-login session cannot be used.
-    let mut fixated = Browser::new(r.base());
+    let mut fixated = Browser::new(r.dashboard_url());
     fixated.cookie = Some(pre_login);
     assert_eq!(fixated.get("/").status, 303);
     // Logging out needs the token and ends the session.
@@ -346,8 +313,8 @@ fn serve_refuses_a_public_dashboard_without_a_password() {
 #[test]
 fn the_csv_sums_to_the_totals_shown_and_the_labels_are_bip329() {
     let r = rig(None);
-    let (eur, _) = r.with_data();
-    let mut b = Browser::new(r.base());
+    let (eur, _) = with_data(&r);
+    let mut b = Browser::new(r.dashboard_url());
     let overview = b.get("/");
     let shown = |id: &str| -> Decimal {
         let at = overview.body.find(&format!("id=\"{id}\">")).unwrap() + id.len() + 6;

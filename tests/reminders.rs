@@ -13,6 +13,7 @@ use mail_parser::MimeHeaders;
 use pocket_dca::config::{Config, ProcessEnv};
 use pocket_dca::mail::Mailer;
 use pocket_dca::payment::{CreditorReference, Iban, parse_epc, parse_swiss};
+use pocket_dca::pocket::OrderId;
 use pocket_dca::reminders::{self, Outcome, Period, Settings};
 use pocket_dca::sandbox::Options;
 use pocket_dca::sandbox::wallet::HotWallet;
@@ -80,7 +81,7 @@ impl World {
         Settings::from_config(&self.config())
     }
 
-    fn run_due(&self, now: DateTime<Utc>) -> Vec<(String, Period, Outcome)> {
+    fn run_due(&self, now: DateTime<Utc>) -> Vec<(OrderId, Period, Outcome)> {
         let mailer = Mailer::from_config(&self.config().email).unwrap();
         let mut store = self.store();
         self.sandbox
@@ -274,7 +275,11 @@ fn a_reminder_is_sent_once_even_when_smtp_fails_and_the_service_restarts() {
         matches!(&first[0].2, Outcome::Failed(e) if e.contains("451")),
         "{first:?}"
     );
-    let row = w.store().reminder(&id, "2026-12").unwrap().unwrap();
+    let row = w
+        .store()
+        .reminder(&OrderId::from(id.as_str()), "2026-12")
+        .unwrap()
+        .unwrap();
     assert_eq!(row.status, "failing");
     assert_eq!(row.attempts, 1);
     assert!(
@@ -290,7 +295,11 @@ fn a_reminder_is_sent_once_even_when_smtp_fails_and_the_service_restarts() {
     assert!(w.run_due(due + Duration::minutes(3)).is_empty());
     assert!(w.run_due(due + Duration::days(3)).is_empty());
     assert_eq!(w.smtp.mails().len(), 1);
-    let row = w.store().reminder(&id, "2026-12").unwrap().unwrap();
+    let row = w
+        .store()
+        .reminder(&OrderId::from(id.as_str()), "2026-12")
+        .unwrap()
+        .unwrap();
     assert_eq!(row.status, "sent");
     assert_eq!(row.attempts, 2);
     // The failure raised an alert that is e-mailed once.
@@ -336,7 +345,12 @@ fn a_reminder_missed_while_down_goes_out_once_within_its_month_only() {
     // January's reminder, missed entirely, is not sent in February.
     let february = at("2027-02-01T07:30:00Z"); // 08:30 local: before February's due time
     assert!(w.run_due(february).is_empty());
-    assert!(w.store().reminder(id, "2027-01").unwrap().is_none());
+    assert!(
+        w.store()
+            .reminder(&OrderId::from(id), "2027-01")
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(w.smtp.mails().len(), 1);
 }
 
@@ -370,13 +384,13 @@ fn paused_orders_and_orders_whose_purchase_arrived_get_no_reminder() {
     assert!(w.smtp.mails().is_empty());
     let row = w
         .store()
-        .reminder(paid["id"].as_str().unwrap(), "2026-12")
+        .reminder(&OrderId::from(paid["id"].as_str().unwrap()), "2026-12")
         .unwrap()
         .unwrap();
     assert_eq!(row.status, "skipped");
     assert!(
         w.store()
-            .reminder(paused["id"].as_str().unwrap(), "2026-12")
+            .reminder(&OrderId::from(paused["id"].as_str().unwrap()), "2026-12")
             .unwrap()
             .is_none()
     );
@@ -463,7 +477,7 @@ fn the_outbox_receives_eml_files_instead_of_smtp() {
     );
     assert!(
         w.store()
-            .reminder(order["id"].as_str().unwrap(), "2027-01")
+            .reminder(&OrderId::from(order["id"].as_str().unwrap()), "2027-01")
             .unwrap()
             .is_none()
     );

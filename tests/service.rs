@@ -7,11 +7,10 @@
 
 mod common;
 
-use common::{run, run_json, tool};
+use common::{ServiceRig, run, run_json, tool};
 use pocket_dca::pocket::{Btc, Exchange, Payout, webhook};
 use pocket_dca::sandbox::wallet::HotWallet;
 use pocket_dca::sandbox::{Options, webhook_body};
-use pocket_dca::store::Store;
 use pocket_dca::wallet::{Network, PayoutKey, ScriptType};
 use serde_json::{Value, json};
 
@@ -19,44 +18,14 @@ const CLIENT: &str = "service-test";
 const SECRET: &str = "whsec-test-secret";
 const IBAN: &str = "DE75512108001245126199";
 
-struct Rig {
-    rig: common::ServiceRig,
-    wallet: HotWallet,
+fn rig(configure: impl FnOnce(&mut Options)) -> ServiceRig {
+    ServiceRig::start(CLIENT, SECRET, 11, "", configure)
 }
 
-impl std::ops::Deref for Rig {
-    type Target = common::ServiceRig;
-    fn deref(&self) -> &common::ServiceRig {
-        &self.rig
-    }
-}
-
-fn rig(configure: impl FnOnce(&mut Options)) -> Rig {
-    Rig {
-        rig: common::ServiceRig::start(CLIENT, SECRET, "", configure),
-        wallet: HotWallet::from_seed(&[11u8; 32], Network::Testnet).unwrap(),
-    }
-}
-
-impl Rig {
-    fn store(&self) -> Store {
-        Store::open(&self.db()).unwrap()
-    }
-
-    /// Creates an order through the CLI, signed by the rig's wallet.
-    fn create_order(&self, currency: &str, script_type: ScriptType) -> Value {
-        common::create_order(
-            self.dir.path(),
-            &self.wallet,
-            script_type,
-            currency,
-            "1",
-            &[],
-        )
-    }
-
-    fn pay(&self, order: &Value, amount: &str) -> Exchange {
-        serde_json::from_value(self.rig.pay(order, amount, IBAN)).unwrap()
+impl ServiceRig {
+    /// A bank transfer from the order's account.
+    fn buy(&self, order: &Value, amount: &str) -> Exchange {
+        serde_json::from_value(self.pay(order, amount, IBAN)).unwrap()
     }
 
     fn exchanges(&self) -> Vec<Value> {
@@ -146,8 +115,8 @@ impl Rig {
 #[test]
 fn executed_interrupted_refunded_and_settled_flows_end_in_the_database() {
     let r = rig(|_| {});
-    let order = r.create_order("eur", ScriptType::P2wpkh);
-    let executed = r.pay(&order, "100.00");
+    let order = r.create_order("eur", ScriptType::P2wpkh, &[]);
+    let executed = r.buy(&order, "100.00");
     r.settle();
     let row = r.exchange(&executed.id);
     assert_eq!(row["state"], "executed");
@@ -156,7 +125,7 @@ fn executed_interrupted_refunded_and_settled_flows_end_in_the_database() {
     assert!(row["payout"].is_null());
 
     // Interrupted, then identified: executed.
-    let interrupted = r.pay(&order, "1200.00");
+    let interrupted = r.buy(&order, "1200.00");
     r.settle();
     assert_eq!(r.exchange(&interrupted.id)["state"], "interrupted");
     assert!(
@@ -259,8 +228,8 @@ fn duplicates_are_stored_each_and_applied_once() {
     let r = rig(|_| {});
     r.sandbox
         .post("/sandbox/webhooks", json!({"duplicate": true}));
-    let order = r.create_order("eur", ScriptType::P2wpkh);
-    let e = r.pay(&order, "100.00");
+    let order = r.create_order("eur", ScriptType::P2wpkh, &[]);
+    let e = r.buy(&order, "100.00");
     r.settle();
     let deliveries = r.store().deliveries(None).unwrap();
     assert_eq!(deliveries.len(), 2);
@@ -276,9 +245,9 @@ fn duplicates_are_stored_each_and_applied_once() {
 #[test]
 fn settled_before_executed_ends_settled() {
     let r = rig(|_| {});
-    let order = r.create_order("eur", ScriptType::P2wpkh);
+    let order = r.create_order("eur", ScriptType::P2wpkh, &[]);
     r.sandbox.post("/sandbox/webhooks", json!({"paused": true}));
-    let e = r.pay(&order, "100.00");
+    let e = r.buy(&order, "100.00");
     r.sandbox.post("/sandbox/payouts", json!({}));
     r.sandbox
         .post("/sandbox/webhooks", json!({"reorder": true}));
@@ -326,7 +295,7 @@ fn unknown_events_and_unparsable_bodies_are_kept_unprocessed_with_an_alert() {
 #[test]
 fn a_payout_to_a_foreign_address_raises_a_critical_alert() {
     let r = rig(|_| {});
-    let order = r.create_order("eur", ScriptType::P2wpkh);
+    let order = r.create_order("eur", ScriptType::P2wpkh, &[]);
     let stranger = HotWallet::from_seed(&[77u8; 32], Network::Testnet).unwrap();
     let key = PayoutKey::parse(
         &stranger.account_descriptor(ScriptType::P2wpkh).unwrap(),
@@ -358,7 +327,7 @@ fn a_payout_to_a_foreign_address_raises_a_critical_alert() {
 #[test]
 fn a_payout_beyond_the_window_is_matched_with_a_warning() {
     let r = rig(|_| {});
-    let order = r.create_order("eur", ScriptType::P2wpkh);
+    let order = r.create_order("eur", ScriptType::P2wpkh, &[]);
     let far = r.address_at(ScriptType::P2wpkh, 50);
     let e = r.settled_exchange(&order, &far, &"cd".repeat(32), 3);
     assert_eq!(
@@ -392,11 +361,11 @@ fn an_aggregated_payout_matches_every_exchange_without_alert_but_reuse_is_caught
         "/sandbox/prices",
         serde_json::from_str(r#"{"eur": 100000.00}"#).unwrap(),
     );
-    let order = r.create_order("eur", ScriptType::P2wpkh);
+    let order = r.create_order("eur", ScriptType::P2wpkh, &[]);
     let small = [
-        r.pay(&order, "0.50"),
-        r.pay(&order, "0.50"),
-        r.pay(&order, "0.50"),
+        r.buy(&order, "0.50"),
+        r.buy(&order, "0.50"),
+        r.buy(&order, "0.50"),
     ];
     r.sandbox.post("/sandbox/payouts", json!({}));
     r.settle();
@@ -424,7 +393,7 @@ fn an_aggregated_payout_matches_every_exchange_without_alert_but_reuse_is_caught
 #[test]
 fn an_amount_mismatch_is_recorded_as_a_warning() {
     let r = rig(|_| {});
-    let order = r.create_order("eur", ScriptType::P2wpkh);
+    let order = r.create_order("eur", ScriptType::P2wpkh, &[]);
     let address = r.address_at(ScriptType::P2wpkh, 1);
     let mut e = r.settled_exchange(&order, &address, &"aa".repeat(32), 0);
     e.fee = Some("2.50".parse().unwrap());
@@ -449,8 +418,8 @@ fn an_amount_mismatch_is_recorded_as_a_warning() {
 #[test]
 fn the_bare_exchange_object_is_accepted() {
     let r = rig(|o| o.bare_webhooks = true);
-    let order = r.create_order("eur", ScriptType::P2tr);
-    let e = r.pay(&order, "100.00");
+    let order = r.create_order("eur", ScriptType::P2tr, &[]);
+    let e = r.buy(&order, "100.00");
     r.sandbox.post("/sandbox/payouts", json!({}));
     r.settle();
     let row = r.exchange(&e.id);
@@ -467,8 +436,8 @@ fn the_bare_exchange_object_is_accepted() {
 #[test]
 fn a_lost_settlement_is_recovered_by_sync() {
     let r = rig(|_| {});
-    let order = r.create_order("eur", ScriptType::P2wpkh);
-    let e = r.pay(&order, "100.00");
+    let order = r.create_order("eur", ScriptType::P2wpkh, &[]);
+    let e = r.buy(&order, "100.00");
     r.sandbox.post(
         "/sandbox/webhooks",
         json!({"drop_next": 1, "drop_event": "exchange.settled"}),
@@ -522,9 +491,9 @@ fn exchanges_of_unknown_orders_are_stored_and_flagged_and_fetch_imports_one() {
     assert_eq!(row["reconciliation"], "unknown_order");
     assert!(r.alerts().iter().any(|a| a["kind"] == "unknown_order"));
     // `exchange fetch` applies an exchange by id, e.g. one whose webhooks were all lost.
-    let order = r.create_order("eur", ScriptType::P2wpkh);
+    let order = r.create_order("eur", ScriptType::P2wpkh, &[]);
     r.sandbox.post("/sandbox/webhooks", json!({"drop_next": 5}));
-    let lost = r.pay(&order, "100.00");
+    let lost = r.buy(&order, "100.00");
     r.settle();
     assert!(r.exchanges().iter().all(|x| x["id"] != lost.id.as_str()));
     let mut cmd = tool(r.dir.path());
@@ -557,7 +526,7 @@ fn importing_an_order_reconciles_the_exchanges_that_arrived_before_it() {
         &[],
     );
     let id = order["id"].as_str().unwrap();
-    let paid = r.pay(&order, "100.00");
+    let paid = r.buy(&order, "100.00");
     r.sandbox.post("/sandbox/payouts", json!({}));
     r.settle();
     let row = r.exchange(&paid.id);

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::context::{Context, print_json};
 use crate::format::{currency_of_pair, short_id};
+use crate::pocket::{ExchangeId, OrderId, timestamp};
 use crate::reconcile::State;
 use crate::store::{ExchangeFilter, ExchangeRow};
 
@@ -39,8 +40,8 @@ struct PayoutView {
 
 #[derive(Serialize)]
 pub(super) struct ExchangeView {
-    id: String,
-    order_id: Option<String>,
+    id: ExchangeId,
+    order_id: Option<OrderId>,
     known_order: bool,
     state: State,
     pair: Option<String>,
@@ -65,7 +66,7 @@ pub(super) fn view(row: &ExchangeRow) -> ExchangeView {
         known_order: row.known_order,
         state: row.state,
         pair: row.pair.clone(),
-        executed_on: row.executed_on.clone(),
+        executed_on: row.executed_on.as_ref().map(timestamp::format),
         fee_rate: text(row.fee_rate),
         cost: text(row.cost),
         fee: text(row.fee),
@@ -125,7 +126,9 @@ pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             short_id(&row.id),
             row.order_id.as_deref().map(short_id).unwrap_or("-"),
             row.state.as_str(),
-            row.executed_on.as_deref().unwrap_or("-"),
+            row.executed_on
+                .as_ref()
+                .map_or("-".into(), timestamp::format),
             row.cost
                 .map(|c| format!("{currency} {c}"))
                 .unwrap_or_else(|| "-".into()),

@@ -65,7 +65,7 @@ pub(super) fn run(ctx: &Context, command: Command) -> anyhow::Result<ExitCode> {
                 .as_deref()
                 .map(|o| store.resolve_order_id(o))
                 .transpose()?;
-            let count = export::csv(&store, order.as_deref(), output(args.out.as_ref())?)?;
+            let count = export::csv(&store, order.as_ref(), output(args.out.as_ref())?)?;
             if let Some(path) = &args.out {
                 eprintln!("wrote {count} exchanges to {}", path.display());
             }

@@ -7,14 +7,14 @@ use rust_decimal::Decimal;
 use super::error::Error;
 use super::model::{Day, StoredOrder};
 use super::plan::{Plan, validate_fee_rate, validate_plan};
-use crate::pocket::{self, Client, OrderPatch};
+use crate::pocket::{self, Client, OrderId, OrderPatch};
 use crate::store::{self, Store};
 
 /// Fetches an order from Pocket and stores what changed.
 pub async fn refresh(
     client: &Client,
     store: &mut Store,
-    id: &str,
+    id: &OrderId,
     now: DateTime<Utc>,
 ) -> Result<StoredOrder, Error> {
     let fetched = client.get_order(id).await?;
@@ -38,7 +38,7 @@ fn apply_pocket(
     Ok(store
         .order(&order.id)?
         .ok_or_else(|| store::Error::NoSuchOrder {
-            id: order.id.clone(),
+            id: order.id.to_string(),
         })?)
 }
 
@@ -46,7 +46,7 @@ fn apply_pocket(
 pub async fn set_active(
     client: &Client,
     store: &Store,
-    id: &str,
+    id: &OrderId,
     active: bool,
     now: DateTime<Utc>,
 ) -> Result<StoredOrder, Error> {
@@ -73,7 +73,7 @@ pub struct Changes {
 pub async fn change(
     client: &Client,
     store: &Store,
-    id: &str,
+    id: &OrderId,
     changes: &Changes,
     now: DateTime<Utc>,
 ) -> Result<StoredOrder, Error> {

@@ -183,7 +183,7 @@ pub async fn create(
         &req.key_text,
         &req.key,
         &req.path,
-        &checked.derived.address.to_string(),
+        &checked.derived.address,
         &req.plan,
         now,
     );
@@ -215,11 +215,10 @@ pub(super) fn stored_order(
     key_text: &str,
     key: &PayoutKey,
     path: &KeyPath,
-    signed_address: &str,
+    signed_address: &Address,
     plan: &Plan,
     now: DateTime<Utc>,
 ) -> StoredOrder {
-    let now = timestamp::format(&now);
     StoredOrder {
         id: order.id.clone(),
         label: plan.label.clone(),
@@ -239,7 +238,7 @@ pub(super) fn stored_order(
         network: key.network(),
         chain: path.chain().to_vec(),
         start_index: path.index(),
-        signed_address: signed_address.to_string(),
+        signed_address: signed_address.clone(),
         gap_limit: order.payout_method.gap_limit.unwrap_or(DEFAULT_GAP_LIMIT),
         wallet_gap_limit: plan.wallet_gap_limit,
         debitor_iban: order
@@ -249,8 +248,8 @@ pub(super) fn stored_order(
             .unwrap_or_default(),
         payment_method: order.payment_method.clone(),
         pocket_json: json.to_string(),
-        created_on: timestamp::format(&order.created_on),
-        stored_at: now.clone(),
+        created_on: order.created_on,
+        stored_at: now,
         updated_at: now,
     }
 }

@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 
 use super::model::MAX_GAP_LIMIT;
 use crate::payment;
-use crate::pocket;
+use crate::pocket::{self, OrderId};
 use crate::reconcile;
 use crate::store;
 use crate::wallet::{self, VerifyError};
@@ -48,7 +48,7 @@ pub enum Error {
     AddressTaken {
         address: String,
         path: String,
-        order: String,
+        order: OrderId,
     },
     #[error(
         "Pocket did not answer ({cause}), but challenge {challenge_id} is now used: the order WAS created. \
@@ -67,7 +67,7 @@ pub enum Error {
         "the key does not match order {id} at Pocket: Pocket pays to {pocket}, but your key gives {ours} at {path}; pass the key (and --path) the order was created with"
     )]
     KeyMismatch {
-        id: String,
+        id: OrderId,
         pocket: String,
         ours: String,
         path: String,
@@ -75,7 +75,7 @@ pub enum Error {
     #[error(
         "order {id} at Pocket has no xpub payout (it pays out over lightning or to one address); only xpub orders can be imported"
     )]
-    NotAnXpubOrder { id: String },
+    NotAnXpubOrder { id: OrderId },
     #[error(transparent)]
     Pocket(#[from] pocket::Error),
     #[error(transparent)]

@@ -81,7 +81,7 @@ pub async fn import(
         key_text,
         key,
         &path,
-        pocket_address,
+        &derived.address,
         plan,
         now,
     );

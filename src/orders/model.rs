@@ -5,12 +5,12 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::format::short_id;
-use crate::pocket::{Currency, PaymentMethod};
-use crate::wallet::{self, KeyPath, Network, PayoutKey, ScriptType};
+use crate::pocket::{Currency, OrderId, PaymentMethod, timestamp};
+use crate::wallet::{self, Address, KeyPath, Network, PayoutKey, ScriptType};
 
 /// What BIP-44 wallets scan past the last used address.
 pub const DEFAULT_WALLET_GAP_LIMIT: u32 = 20;
@@ -55,7 +55,7 @@ impl FromStr for Day {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredOrder {
     /// Pocket's order UUID.
-    pub id: String,
+    pub id: OrderId,
     pub label: Option<String>,
     pub active: bool,
     pub currency: Currency,
@@ -74,22 +74,22 @@ pub struct StoredOrder {
     pub chain: Vec<u32>,
     /// Index of the signed address: the window starts here.
     pub start_index: u32,
-    pub signed_address: String,
+    pub signed_address: Address,
     pub gap_limit: u32,
     pub wallet_gap_limit: u32,
     pub debitor_iban: String,
     pub payment_method: PaymentMethod,
     pub pocket_json: String,
-    pub created_on: String,
-    pub stored_at: String,
-    pub updated_at: String,
+    pub created_on: DateTime<Utc>,
+    pub stored_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// The stable JSON of an order (`order show --json`): amounts and rates as
 /// strings of exact decimals.
 #[derive(Debug, Clone, Serialize)]
 pub struct OrderView {
-    pub id: String,
+    pub id: OrderId,
     pub label: Option<String>,
     pub active: bool,
     pub currency: Currency,
@@ -138,8 +138,8 @@ impl StoredOrder {
             derivation_path: self.derivation_path().to_string(),
             gap_limit: self.gap_limit,
             wallet_gap_limit: self.wallet_gap_limit,
-            signed_address: self.signed_address.clone(),
-            created_on: self.created_on.clone(),
+            signed_address: self.signed_address.to_string(),
+            created_on: timestamp::format(&self.created_on),
             payment_method: self.payment_method.clone(),
         }
     }
@@ -147,8 +147,8 @@ impl StoredOrder {
     /// A short name for messages: the label, else the start of the id.
     pub fn name(&self) -> String {
         match &self.label {
-            Some(label) if !label.is_empty() => format!("{label} ({})", short_id(&self.id)),
-            _ => short_id(&self.id).to_string(),
+            Some(label) if !label.is_empty() => format!("{label} ({})", self.id.short()),
+            _ => self.id.short().to_string(),
         }
     }
 }

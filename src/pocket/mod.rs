@@ -4,10 +4,12 @@
 
 mod client;
 pub mod codes;
+mod ids;
 mod types;
 pub mod webhook;
 
 pub use client::{Client, Error, Fetched, RetryPolicy, install_crypto_provider};
+pub use ids::{ExchangeId, OrderId};
 pub use types::{
     Btc, Challenge, Currency, Exchange, ExchangeAction, ExchangeReason, Order, OrderCreate,
     OrderPatch, PaymentMethod, PaymentMethodCreate, Payout, PayoutMethod, PayoutMethodCreate,

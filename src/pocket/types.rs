@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::ids::{ExchangeId, OrderId};
+
 /// Timestamps as Pocket writes them: ISO-8601 UTC with milliseconds.
 pub mod timestamp {
     use chrono::{DateTime, SecondsFormat, Utc};
@@ -230,7 +232,7 @@ pub struct OrderPatch {
 /// An order, as create, get and patch answer it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
-    pub id: String,
+    pub id: OrderId,
     pub active: bool,
     #[serde(with = "timestamp")]
     pub created_on: DateTime<Utc>,
@@ -303,9 +305,9 @@ pub struct PayoutMethod {
 pub struct Exchange {
     /// `id` in the API; webhook envelopes write `exchange_id`.
     #[serde(alias = "exchange_id")]
-    pub id: String,
+    pub id: ExchangeId,
     #[serde(default)]
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
     #[serde(default)]
     pub fee_rate: Option<Decimal>,
     #[serde(default)]

@@ -19,13 +19,13 @@ pub use window::{AddressStatus, headroom};
 
 use crate::alerts::AlertKind;
 use crate::orders::model::StoredOrder;
-use crate::pocket::{Exchange, timestamp};
+use crate::pocket::{Exchange, ExchangeId, OrderId};
 use crate::store::{ExchangeFilter, ExchangeRow, PayoutRow, Store};
 
 /// What applying one observation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
-    pub exchange_id: String,
+    pub exchange_id: ExchangeId,
     pub transition: Transition,
     /// One line for the delivery log.
     pub summary: String,
@@ -108,9 +108,8 @@ pub fn apply_in(
     );
     store.save_exchange(&ExchangeRow {
         json: json.to_string(),
-        first_seen_at: previous
-            .map_or_else(|| timestamp::format(&now), |p| p.first_seen_at.clone()),
-        updated_at: timestamp::format(&now),
+        first_seen_at: previous.map_or(now, |p| p.first_seen_at),
+        updated_at: now,
         ..row
     })?;
     raise_state_alerts(store, exchange, observed, order.as_ref(), now)?;
@@ -192,7 +191,7 @@ fn previous_reconciliation(previous: Option<&ExchangeRow>) -> Reconciliation {
         "foreign" => Reconciliation::Foreign,
         "unknown_order" => Reconciliation::UnknownOrder,
         "other_order" => Reconciliation::OtherOrder {
-            order_id: String::new(),
+            order_id: OrderId::default(),
             index,
         },
         _ => Reconciliation::Pending,
@@ -219,7 +218,7 @@ fn exchange_row(
         fee: exchange.fee,
         rate: exchange.rate,
         amount_sat: exchange.amount.map(|a| a.to_sat()),
-        executed_on: exchange.executed_on.map(|t| timestamp::format(&t)),
+        executed_on: exchange.executed_on,
         action_code: action.map(|a| a.code.clone()),
         action_url: action.and_then(|a| a.url.clone()),
         action_id: action.and_then(|a| a.identification_id.clone()),
@@ -237,8 +236,8 @@ fn exchange_row(
         reconciliation: reconciliation.code().to_string(),
         warnings,
         json: String::new(),
-        first_seen_at: String::new(),
-        updated_at: String::new(),
+        first_seen_at: DateTime::UNIX_EPOCH,
+        updated_at: DateTime::UNIX_EPOCH,
     }
 }
 
@@ -262,10 +261,10 @@ fn raise_state_alerts(
 
 /// Reconciles the exchanges stored before their order was known (flagged
 /// `unknown_order`) now that it is: after `order import`. How many.
-pub fn adopt(store: &mut Store, order_id: &str, now: DateTime<Utc>) -> Result<usize, Error> {
+pub fn adopt(store: &mut Store, order_id: &OrderId, now: DateTime<Utc>) -> Result<usize, Error> {
     let orphans: Vec<ExchangeRow> = store
         .exchanges(&ExchangeFilter {
-            order_id: Some(order_id.to_string()),
+            order_id: Some(order_id.clone()),
             state: None,
         })?
         .into_iter()

@@ -3,17 +3,22 @@
 
 use super::rules::{Headroom, State};
 use crate::alerts::{AlertKind, NewAlert};
-use crate::format::{currency_of_pair, short_id};
+use crate::format::currency_of_pair;
 use crate::orders::model::StoredOrder;
-use crate::pocket::Exchange;
 use crate::pocket::codes::{action_meaning, refund_meaning};
+use crate::pocket::{Exchange, ExchangeId, OrderId};
 use crate::wallet::KeyPath;
 
-fn about(kind: AlertKind, order_id: Option<&str>, exchange_id: &str, message: String) -> NewAlert {
+fn about(
+    kind: AlertKind,
+    order_id: Option<&OrderId>,
+    exchange_id: &ExchangeId,
+    message: String,
+) -> NewAlert {
     NewAlert {
         kind,
-        order_id: order_id.map(str::to_string),
-        exchange_id: Some(exchange_id.to_string()),
+        order_id: order_id.cloned(),
+        exchange_id: Some(exchange_id.clone()),
         message,
         subject: exchange_id.to_string(),
     }
@@ -24,8 +29,8 @@ pub(super) fn order_name(exchange: &Exchange, order: Option<&StoredOrder>) -> St
     order.map(StoredOrder::name).unwrap_or_else(|| {
         exchange
             .order_id
-            .as_deref()
-            .map(|id| short_id(id).to_string())
+            .as_ref()
+            .map(|id| id.short().to_string())
             .unwrap_or_else(|| "?".into())
     })
 }
@@ -38,11 +43,11 @@ pub(super) fn refund_after_settlement(exchange: &Exchange, stored: State) -> New
         .map_or("no reason", |r| r.code.as_str());
     about(
         AlertKind::RefundAfterSettlement,
-        exchange.order_id.as_deref(),
+        exchange.order_id.as_ref(),
         &exchange.id,
         format!(
             "Pocket reports exchange {} as refunded ({reason}), but it was already {stored}; the stored payout is kept. Check the exchange in the Pocket app.",
-            short_id(&exchange.id),
+            exchange.id.short(),
         ),
     )
 }
@@ -85,7 +90,7 @@ pub(super) fn state_alert(exchange: &Exchange, state: State, name: &str) -> Opti
     };
     Some(about(
         kind,
-        exchange.order_id.as_deref(),
+        exchange.order_id.as_ref(),
         &exchange.id,
         message,
     ))
@@ -95,11 +100,11 @@ pub(super) fn state_alert(exchange: &Exchange, state: State, name: &str) -> Opti
 pub(super) fn unknown_order(exchange: &Exchange, name: &str) -> NewAlert {
     about(
         AlertKind::UnknownOrder,
-        exchange.order_id.as_deref(),
+        exchange.order_id.as_ref(),
         &exchange.id,
         format!(
             "Exchange {} belongs to order {name}, which is not in this database; it is stored and flagged. If it is yours, run `pocket-dca order import {}` with its key.",
-            short_id(&exchange.id),
+            exchange.id.short(),
             exchange.order_id.as_deref().unwrap_or("ID")
         ),
     )
@@ -108,7 +113,7 @@ pub(super) fn unknown_order(exchange: &Exchange, name: &str) -> NewAlert {
 /// A payout to the order's chain beyond the expected window.
 pub(super) fn outside_window(
     order: &StoredOrder,
-    exchange_id: &str,
+    exchange_id: &ExchangeId,
     address: &str,
     index: u32,
 ) -> NewAlert {
@@ -119,7 +124,7 @@ pub(super) fn outside_window(
         format!(
             "Order {}: exchange {} was paid to {address}, your address at index {index}, outside the expected window. A wallet that scans fewer addresses may not show it; raise the wallet's gap limit if it is missing.",
             order.name(),
-            short_id(exchange_id)
+            exchange_id.short()
         ),
     )
 }
@@ -127,7 +132,7 @@ pub(super) fn outside_window(
 /// A payout to an address an earlier output already paid.
 pub(super) fn address_reuse(
     order: &StoredOrder,
-    exchange_id: &str,
+    exchange_id: &ExchangeId,
     address: &str,
     index: u32,
     previous: &str,
@@ -139,7 +144,7 @@ pub(super) fn address_reuse(
         format!(
             "Order {}: exchange {} was paid to {address} (index {index}), which output {previous} already paid to: address reuse harms your privacy. Ask Pocket why it did not use a fresh address.",
             order.name(),
-            short_id(exchange_id)
+            exchange_id.short()
         ),
     )
 }
@@ -147,9 +152,9 @@ pub(super) fn address_reuse(
 /// A payout to an address of another order.
 pub(super) fn other_order(
     order: &StoredOrder,
-    exchange_id: &str,
+    exchange_id: &ExchangeId,
     address: &str,
-    owner: &str,
+    owner: &OrderId,
     index: u32,
 ) -> NewAlert {
     about(
@@ -159,8 +164,8 @@ pub(super) fn other_order(
         format!(
             "Order {}: exchange {} was paid to {address}, an address of order {} (index {index}). The coins are yours, but the two orders now share addresses.",
             order.name(),
-            short_id(exchange_id),
-            short_id(owner)
+            exchange_id.short(),
+            owner.short()
         ),
     )
 }
@@ -168,7 +173,7 @@ pub(super) fn other_order(
 /// A payout to an address the order's key does not derive.
 pub(super) fn foreign(
     order: &StoredOrder,
-    exchange_id: &str,
+    exchange_id: &ExchangeId,
     address: &str,
     searched: u32,
 ) -> NewAlert {
@@ -179,7 +184,7 @@ pub(super) fn foreign(
         format!(
             "Order {}: exchange {} was paid to {address}, which your key does not derive (searched {searched} addresses of chain {}): the coins went to an address that is not yours. Contact Pocket now with the exchange id {exchange_id}.",
             order.name(),
-            short_id(exchange_id),
+            exchange_id.short(),
             KeyPath::format_chain(&order.chain),
         ),
     )
@@ -196,7 +201,7 @@ pub(super) fn gap_headroom(order: &StoredOrder, h: &Headroom) -> NewAlert {
             order.name(),
             h.longest_gap,
             h.wallet_gap_limit,
-            short_id(&order.id)
+            order.id.short()
         ),
         subject: format!("{}:{}:{}", order.id, h.wallet_gap_limit, h.longest_gap),
     }

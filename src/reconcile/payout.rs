@@ -9,7 +9,7 @@ use super::notices;
 use super::rules::{self, AddressFact, Reconciliation};
 use super::window;
 use crate::orders::model::StoredOrder;
-use crate::pocket::{Exchange, Payout};
+use crate::pocket::{Exchange, ExchangeId, Payout};
 use crate::store::Store;
 use crate::wallet::KeyPath;
 
@@ -30,7 +30,7 @@ pub(super) fn reconcile(
     let vout = payout.outpoint.unwrap_or(0);
     let fact = locate(store, order, &exchange.id, address)?;
     let reconciliation = rules::match_payout(&fact, &format!("{txid}:{vout}"));
-    let id = exchange.id.as_str();
+    let id = &exchange.id;
     match &reconciliation {
         Reconciliation::Matched { index }
         | Reconciliation::OutsideWindow { index }
@@ -43,13 +43,13 @@ pub(super) fn reconcile(
                 let alert = notices::address_reuse(order, id, address, *index, previous);
                 store.raise_alert(&alert, now)?;
             }
-            store.record_use(id, &order.id, *index, txid, vout, now)?;
+            store.record_use(id, &order.id, *index, (txid, vout), now)?;
             check_path(order, payout, address, *index, warnings);
             window::extend(store, order, *index, now)?;
             window::check_headroom(store, order, now)?;
         }
         Reconciliation::OtherOrder { order_id, index } => {
-            store.record_use(id, order_id, *index, txid, vout, now)?;
+            store.record_use(id, order_id, *index, (txid, vout), now)?;
             let alert = notices::other_order(order, id, address, order_id, *index);
             store.raise_alert(&alert, now)?;
         }
@@ -67,7 +67,7 @@ pub(super) fn reconcile(
 fn locate(
     store: &Store,
     order: &StoredOrder,
-    exchange_id: &str,
+    exchange_id: &ExchangeId,
     address: &str,
 ) -> Result<AddressFact, Error> {
     Ok(match store.address_location(address)? {

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use crate::pocket::Exchange;
+use crate::pocket::{Exchange, OrderId};
 
 /// The state of an exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -160,7 +160,7 @@ pub enum Reconciliation {
     /// Already used by another transaction output.
     Reused { index: u32, previous: String },
     /// An address of another order.
-    OtherOrder { order_id: String, index: u32 },
+    OtherOrder { order_id: OrderId, index: u32 },
     /// Not derivable from the order's key within the search range.
     Foreign,
 }
@@ -200,7 +200,7 @@ pub enum AddressFact {
     /// (`txid:vout`) that already paid to it.
     Ours { index: u32, used_by: Vec<String> },
     /// A derived address of another order.
-    Others { order_id: String, index: u32 },
+    Others { order_id: OrderId, index: u32 },
     /// Not derived yet; found on the order's chain at this index by the search.
     Found { index: u32 },
     /// Not derivable from the order's key within the search range.

@@ -9,8 +9,9 @@ use super::error::Error;
 use super::notices;
 use super::rules::{self, Headroom, SEARCH_BEYOND};
 use crate::orders::model::StoredOrder;
-use crate::store::{ExchangeFilter, Store};
-use crate::wallet::{HARDENED, PayoutKey};
+use crate::pocket::{ExchangeId, OrderId};
+use crate::store::{AddressUse, ExchangeFilter, Store};
+use crate::wallet::{Address, HARDENED, KeyPath, PayoutKey};
 
 /// The index of the first address not derived yet.
 fn next_index(store: &Store, order: &StoredOrder) -> Result<u32, Error> {
@@ -92,15 +93,15 @@ pub(super) fn find(
 }
 
 /// One address of an order's window and what paid to it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddressStatus {
     pub index: u32,
-    pub path: String,
-    pub address: String,
+    pub path: KeyPath,
+    pub address: Address,
     /// `expected`, `used` (one payout output, perhaps for several
     /// exchanges) or `reused` (several outputs).
     pub status: &'static str,
-    pub exchange_ids: Vec<String>,
+    pub exchange_ids: Vec<ExchangeId>,
     /// The outputs (`txid:vout`) that paid to it.
     pub outputs: Vec<String>,
     /// What the payouts to it brought, as Pocket reported them.
@@ -108,22 +109,22 @@ pub struct AddressStatus {
 }
 
 /// The order's derived addresses, by index, with their use.
-pub fn addresses(store: &Store, order_id: &str) -> Result<Vec<AddressStatus>, Error> {
-    let uses = store.uses_by_index(order_id)?;
+pub fn addresses(store: &Store, order_id: &OrderId) -> Result<Vec<AddressStatus>, Error> {
+    let uses = store.address_uses(order_id)?;
     let exchanges = store.exchanges(&ExchangeFilter {
-        order_id: Some(order_id.to_string()),
+        order_id: Some(order_id.clone()),
         state: None,
     })?;
     Ok(store
         .addresses(order_id)?
         .into_iter()
         .map(|a| {
-            let used: Vec<&(u32, String, String)> =
-                uses.iter().filter(|u| u.0 == a.index).collect();
-            let mut outputs: Vec<String> = used.iter().map(|u| u.2.clone()).collect();
+            let used: Vec<&AddressUse> = uses.iter().filter(|u| u.index == a.index).collect();
+            let mut outputs: Vec<String> = used.iter().map(|u| u.output.clone()).collect();
             outputs.sort();
             outputs.dedup();
-            let exchange_ids: Vec<String> = used.iter().map(|u| u.1.clone()).collect();
+            let exchange_ids: Vec<ExchangeId> =
+                used.iter().map(|u| u.exchange_id.clone()).collect();
             let received_sat = exchanges
                 .iter()
                 .filter(|e| exchange_ids.contains(&e.id))

@@ -105,8 +105,7 @@ pub fn month_result(
     period: Period,
     tz: Tz,
 ) -> Result<Option<LastMonth>, Error> {
-    let from = timestamp::format(&period.start(tz));
-    let to = timestamp::format(&period.next().start(tz));
+    let (from, to) = (period.start(tz), period.next().start(tz));
     if order.created_on >= to {
         return Ok(None);
     }
@@ -117,11 +116,7 @@ pub fn month_result(
         })?
         .into_iter()
         .filter(|e| !matches!(e.state, State::Refunded | State::Interrupted))
-        .filter(|e| {
-            e.executed_on
-                .as_deref()
-                .is_some_and(|t| t >= from.as_str() && t < to.as_str())
-        })
+        .filter(|e| e.executed_on.is_some_and(|t| t >= from && t < to))
         .collect();
     let currency = order.currency.code();
     let summary = if rows.is_empty() {
@@ -288,7 +283,7 @@ pub fn alert(alert: &AlertRow) -> Result<Composed, Error> {
         severity: &alert.severity,
         order,
         exchange,
-        created_at: &alert.created_at,
+        created_at: &timestamp::format(&alert.created_at),
         id: alert.id,
     };
     let text = AlertText { v: &view }.render()?;

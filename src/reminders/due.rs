@@ -12,7 +12,7 @@ use super::settings::Settings;
 use crate::alerts::{AlertKind, NewAlert};
 use crate::mail::{self, Mailer};
 use crate::orders::model::StoredOrder;
-use crate::pocket::timestamp;
+use crate::pocket::OrderId;
 use crate::store::Store;
 
 /// What happened to one reminder.
@@ -57,11 +57,8 @@ fn purchase_arrived(
     period: Period,
     tz: Tz,
 ) -> Result<bool, Error> {
-    let from = timestamp::format(&period.start(tz));
-    let to = timestamp::format(&period.next().start(tz));
-    Ok(!store
-        .exchange_ids_between(&order.id, &from, &to)?
-        .is_empty())
+    let (from, to) = (period.start(tz), period.next().start(tz));
+    Ok(!store.exchange_ids_between(&order.id, from, to)?.is_empty())
 }
 
 /// Sends every reminder due at `now` and not sent yet, retries failing ones
@@ -71,7 +68,7 @@ pub async fn run_due(
     mailer: &Mailer,
     settings: &Settings,
     now: DateTime<Utc>,
-) -> Result<Vec<(String, Period, Outcome)>, Error> {
+) -> Result<Vec<(OrderId, Period, Outcome)>, Error> {
     let mut done = Vec::new();
     let period = Period::of(now, settings.timezone);
     for order in store.orders()? {
@@ -84,21 +81,13 @@ pub async fn run_due(
         }
         let key = period.to_string();
         if let Some(row) = store.reminder(&order.id, &key)? {
-            let waiting = row
-                .next_attempt_at
-                .as_deref()
-                .is_some_and(|t| t > timestamp::format(&now).as_str());
+            let waiting = row.next_attempt_at.is_some_and(|t| t > now);
             if row.status == "sent" || row.status == "skipped" || waiting {
                 continue;
             }
         }
         if purchase_arrived(store, &order, period, settings.timezone)? {
-            store.reminder_skipped(
-                &order.id,
-                &key,
-                &timestamp::format(&due),
-                "the month's purchase already arrived",
-            )?;
+            store.reminder_skipped(&order.id, &key, due, "the month's purchase already arrived")?;
             done.push((
                 order.id.clone(),
                 period,
@@ -123,8 +112,7 @@ pub async fn send(
     trigger: &str,
     now: DateTime<Utc>,
 ) -> Result<Outcome, Error> {
-    let now_text = timestamp::format(&now);
-    let due = timestamp::format(&due_at(period, order.day, settings.hour, settings.timezone));
+    let due = due_at(period, order.day, settings.hour, settings.timezone);
     let key = period.to_string();
     let composed = compose::reminder(store, order, period, settings.timezone);
     let attempt = async {
@@ -137,7 +125,7 @@ pub async fn send(
     match attempt.await {
         Ok((to, result)) => {
             let to: Vec<String> = to.iter().map(|m| m.email.to_string()).collect();
-            store.reminder_sent(&order.id, &key, &due, &to, &result, trigger, &now_text)?;
+            store.reminder_sent(&order.id, &key, due, &to, &result, trigger, now)?;
             tracing::info!(order = %order.id, period = %key, "reminder sent");
             Ok(Outcome::Sent { recipients: to })
         }
@@ -145,8 +133,8 @@ pub async fn send(
         Err(e) => {
             let error = e.to_string();
             let previous = store.reminder(&order.id, &key)?.map_or(0, |r| r.attempts);
-            let next = timestamp::format(&(now + backoff(previous + 1)));
-            let attempts = store.reminder_failed(&order.id, &key, &due, &error, &next, trigger)?;
+            let next = now + backoff(previous + 1);
+            let attempts = store.reminder_failed(&order.id, &key, due, &error, next, trigger)?;
             tracing::warn!(order = %order.id, period = %key, attempts, %error, "reminder not sent; will retry");
             if attempts == 1 {
                 store.raise_alert(

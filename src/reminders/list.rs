@@ -7,13 +7,13 @@ use super::due::next_due;
 use super::error::Error;
 use super::schedule::Period;
 use super::settings::Settings;
-use crate::pocket::timestamp;
+use crate::pocket::{OrderId, timestamp};
 use crate::store::Store;
 
 /// One reminder: recorded, or scheduled.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Listed {
-    pub order_id: String,
+    pub order_id: OrderId,
     pub period: String,
     /// `scheduled`, or the recorded status: pending, failing, sent, skipped.
     pub status: String,
@@ -38,11 +38,11 @@ pub fn list(store: &Store, settings: &Settings, now: DateTime<Utc>) -> Result<Ve
             order_id: r.order_id,
             period: r.period,
             status: r.status,
-            due_at: r.due_at,
+            due_at: timestamp::format(&r.due_at),
             attempts: r.attempts,
             last_error: r.last_error,
-            next_attempt_at: r.next_attempt_at,
-            sent_at: r.sent_at,
+            next_attempt_at: r.next_attempt_at.as_ref().map(timestamp::format),
+            sent_at: r.sent_at.as_ref().map(timestamp::format),
             recipients: r.recipients,
             trigger: Some(r.trigger),
             note: r.note,

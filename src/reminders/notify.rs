@@ -11,7 +11,6 @@ use super::settings::Settings;
 use crate::alerts::{AlertKind, NewAlert};
 use crate::format::money;
 use crate::mail::Mailer;
-use crate::pocket::timestamp;
 use crate::store::Store;
 
 /// Attempts to e-mail one alert before giving up on it.
@@ -71,12 +70,11 @@ pub fn detect_missed_orders(
             let due = due_at(period, order.day, settings.hour, settings.timezone);
             let deadline = due + ChronoDuration::days(i64::from(settings.missed_after_days));
             // Only months the order existed in before its reminder day.
-            if now < deadline || order.created_on >= timestamp::format(&due) {
+            if now < deadline || order.created_on >= due {
                 continue;
             }
-            let from = timestamp::format(&period.start(settings.timezone));
-            let arrived =
-                store.exchange_ids_between(&order.id, &from, &timestamp::format(&deadline))?;
+            let from = period.start(settings.timezone);
+            let arrived = store.exchange_ids_between(&order.id, from, deadline)?;
             if !arrived.is_empty() {
                 continue;
             }

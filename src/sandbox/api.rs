@@ -7,8 +7,8 @@ use super::state::StoredOrder;
 use crate::payment::{CreditorReference, Iban};
 use crate::pocket::codes::error as code;
 use crate::pocket::{
-    Challenge, Currency, Exchange, MAX_FEE_RATE, MIN_FEE_RATE, Order, OrderCreate, PaymentMethod,
-    PayoutMethod, PayoutMethodCreate,
+    Challenge, Currency, Exchange, MAX_FEE_RATE, MIN_FEE_RATE, Order, OrderCreate, OrderId,
+    PaymentMethod, PayoutMethod, PayoutMethodCreate,
 };
 use crate::wallet::{self, Address, KeyPath, PayoutKey, ScriptType, parse_address, verify_message};
 
@@ -71,7 +71,7 @@ impl Engine {
         let path = self.payout_path(payout, address, checked.script_type)?;
         let reference = CreditorReference::create(&random_token(10)).map_err(ApiError::internal)?;
         let order = Order {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: OrderId::new(uuid::Uuid::new_v4().to_string()),
             active: request.active,
             created_on: now,
             affiliate_id: request.affiliate_id.clone(),

@@ -11,7 +11,7 @@ use super::error::{ApiError, Result};
 use super::market;
 use crate::payment::Iban;
 use crate::pocket::codes::error as code;
-use crate::pocket::{Currency, Exchange, ExchangeAction, ExchangeReason};
+use crate::pocket::{Currency, Exchange, ExchangeAction, ExchangeId, ExchangeReason};
 
 /// A bank transfer to Pocket, as `POST /sandbox/payments` takes it.
 #[derive(Debug, Clone, Deserialize)]
@@ -45,7 +45,7 @@ impl Engine {
         }
         let now = state.now()?;
         let mut exchange = Exchange {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ExchangeId::new(uuid::Uuid::new_v4().to_string()),
             order_id: Some(stored.order.id.clone()),
             fee_rate: Some(stored.order.fee_rate),
             pair: Some(format!("btc/{}", currency.as_str())),

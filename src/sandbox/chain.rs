@@ -7,7 +7,7 @@ use super::engine::{Engine, random_hex};
 use super::error::{ApiError, Result};
 use super::market::{self, Pending};
 use super::state::StoredOrder;
-use crate::pocket::{Exchange, Payout};
+use crate::pocket::{Exchange, ExchangeId, OrderId, Payout};
 use crate::wallet::{PayoutKey, ScriptType};
 
 const HEIGHT: &str = "block_height";
@@ -23,19 +23,19 @@ pub struct BatchResult {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BatchOutput {
-    pub order_id: String,
+    pub order_id: OrderId,
     pub vout: u32,
     pub address: String,
     pub derivation_path: String,
     pub value_sat: u64,
-    pub exchange_ids: Vec<String>,
+    pub exchange_ids: Vec<ExchangeId>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HeldPayout {
-    pub order_id: String,
+    pub order_id: OrderId,
     pub amount_sat: u64,
-    pub exchange_ids: Vec<String>,
+    pub exchange_ids: Vec<ExchangeId>,
 }
 
 impl Engine {
@@ -55,7 +55,7 @@ impl Engine {
                 })
                 .collect();
             let total: u64 = pending.iter().map(|p| p.amount.to_sat()).sum();
-            let ids: Vec<String> = exchanges.iter().map(|e| e.id.clone()).collect();
+            let ids: Vec<ExchangeId> = exchanges.iter().map(|e| e.id.clone()).collect();
             let Some(plan) = market::plan_output(
                 &pending,
                 self.options.payout_fee,
@@ -144,7 +144,7 @@ impl Engine {
     }
 
     /// Mines `count` blocks: every unconfirmed payout confirms in the first.
-    pub fn mine(&self, count: u64) -> Result<(u64, Vec<String>)> {
+    pub fn mine(&self, count: u64) -> Result<(u64, Vec<ExchangeId>)> {
         let mut state = self.state();
         let height: u64 = state.setting(HEIGHT)?.unwrap_or(FIRST_HEIGHT);
         let mut confirmed = Vec::new();

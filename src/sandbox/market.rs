@@ -5,7 +5,7 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::pocket::Btc;
+use crate::pocket::{Btc, ExchangeId};
 
 /// Fee and bitcoin amount of a purchase.
 pub fn execute(cost: Decimal, fee_rate: Decimal, rate: Decimal) -> Result<(Decimal, Btc), String> {
@@ -20,7 +20,7 @@ pub fn execute(cost: Decimal, fee_rate: Decimal, rate: Decimal) -> Result<(Decim
 /// One exchange waiting for its payout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
-    pub exchange_id: String,
+    pub exchange_id: ExchangeId,
     pub amount: Btc,
 }
 
@@ -28,7 +28,7 @@ pub struct Pending {
 /// of the network fee.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedOutput {
-    pub shares: Vec<(String, Btc, Btc)>,
+    pub shares: Vec<(ExchangeId, Btc, Btc)>,
     pub value: Btc,
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::pocket::{Challenge, Exchange, Order};
+use crate::pocket::{Challenge, Exchange, Order, OrderId};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (
@@ -302,14 +302,15 @@ impl State {
 
     /// Executed exchanges waiting for a payout, grouped by order in order of
     /// arrival.
-    pub fn pending_payouts(&self) -> Result<Vec<(String, Vec<Exchange>)>> {
+    pub fn pending_payouts(&self) -> Result<Vec<(OrderId, Vec<Exchange>)>> {
         let mut stmt = self.conn.prepare(
             "SELECT order_id, json FROM exchanges WHERE payout_pending = 1 ORDER BY order_id, seq",
         )?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        let mut grouped: Vec<(String, Vec<Exchange>)> = Vec::new();
+        let mut grouped: Vec<(OrderId, Vec<Exchange>)> = Vec::new();
         for row in rows {
             let (order_id, json) = row?;
+            let order_id = OrderId::from(order_id);
             let exchange: Exchange = from_json(&json)?;
             match grouped.last_mut() {
                 Some((id, list)) if *id == order_id => list.push(exchange),

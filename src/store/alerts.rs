@@ -3,10 +3,11 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
+use super::columns::{time, time_text};
 use super::db::Store;
 use super::error::Error;
 use crate::alerts::{AlertKind, NewAlert};
-use crate::pocket::timestamp;
+use crate::pocket::{ExchangeId, OrderId};
 
 /// A stored alert.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -14,10 +15,11 @@ pub struct AlertRow {
     pub id: i64,
     pub kind: String,
     pub severity: String,
-    pub order_id: Option<String>,
-    pub exchange_id: Option<String>,
+    pub order_id: Option<OrderId>,
+    pub exchange_id: Option<ExchangeId>,
     pub message: String,
-    pub created_at: String,
+    #[serde(with = "crate::pocket::timestamp")]
+    pub created_at: DateTime<Utc>,
     pub acknowledged: bool,
 }
 
@@ -29,7 +31,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<AlertRow> {
         order_id: r.get(3)?,
         exchange_id: r.get(4)?,
         message: r.get(5)?,
-        created_at: r.get(6)?,
+        created_at: time(r, 6)?,
         acknowledged: r.get(7)?,
     })
 }
@@ -47,7 +49,7 @@ impl Store {
                 alert.order_id,
                 alert.exchange_id,
                 alert.message,
-                timestamp::format(&now),
+                time_text(&now),
                 alert.dedup_key()
             ],
         )?;
@@ -80,7 +82,7 @@ impl Store {
     pub fn resolve_alert(&self, dedup_key: &str, now: DateTime<Utc>) -> Result<(), Error> {
         self.conn.execute(
             "UPDATE alerts SET acknowledged = 1, acknowledged_at = ?2 WHERE dedup_key = ?1 AND acknowledged = 0",
-            params![dedup_key, timestamp::format(&now)],
+            params![dedup_key, time_text(&now)],
         )?;
         Ok(())
     }
@@ -89,7 +91,7 @@ impl Store {
     pub fn acknowledge_alert(&self, id: i64, now: DateTime<Utc>) -> Result<bool, Error> {
         let changed = self.conn.execute(
             "UPDATE alerts SET acknowledged = 1, acknowledged_at = coalesce(acknowledged_at, ?2) WHERE id = ?1",
-            params![id, timestamp::format(&now)],
+            params![id, time_text(&now)],
         )?;
         Ok(changed > 0)
     }
@@ -115,7 +117,7 @@ impl Store {
     pub fn alert_emailed(&self, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
         self.conn.execute(
             "UPDATE alerts SET emailed_at = ?2, email_attempts = email_attempts + 1, email_error = NULL WHERE id = ?1",
-            params![id, timestamp::format(&now)],
+            params![id, time_text(&now)],
         )?;
         Ok(())
     }

@@ -4,14 +4,15 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
+use super::columns::{time, time_opt, time_text};
 use super::db::Store;
 use super::error::Error;
-use crate::pocket::timestamp;
+use crate::pocket::ExchangeId;
 
 /// A delivery as it arrived.
 #[derive(Debug, Clone)]
 pub struct NewDelivery {
-    pub received_at: String,
+    pub received_at: DateTime<Utc>,
     pub correlation_id: Option<String>,
     pub retry_count: Option<i64>,
     pub body: Vec<u8>,
@@ -21,16 +22,18 @@ pub struct NewDelivery {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DeliveryRow {
     pub id: i64,
-    pub received_at: String,
+    #[serde(with = "crate::pocket::timestamp")]
+    pub received_at: DateTime<Utc>,
     pub correlation_id: Option<String>,
     pub retry_count: Option<i64>,
     #[serde(skip)]
     pub body: Vec<u8>,
     pub status: String,
     pub event: Option<String>,
-    pub exchange_id: Option<String>,
+    pub exchange_id: Option<ExchangeId>,
     pub result: Option<String>,
-    pub processed_at: Option<String>,
+    #[serde(with = "crate::pocket::timestamp::option")]
+    pub processed_at: Option<DateTime<Utc>>,
 }
 
 const COLUMNS: &str = "id, received_at, correlation_id, retry_count, body, status, event, exchange_id, result, processed_at";
@@ -38,7 +41,7 @@ const COLUMNS: &str = "id, received_at, correlation_id, retry_count, body, statu
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<DeliveryRow> {
     Ok(DeliveryRow {
         id: r.get(0)?,
-        received_at: r.get(1)?,
+        received_at: time(r, 1)?,
         correlation_id: r.get(2)?,
         retry_count: r.get(3)?,
         body: r.get(4)?,
@@ -46,7 +49,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<DeliveryRow> {
         event: r.get(6)?,
         exchange_id: r.get(7)?,
         result: r.get(8)?,
-        processed_at: r.get(9)?,
+        processed_at: time_opt(r, 9)?,
     })
 }
 
@@ -62,7 +65,7 @@ impl Store {
             )?;
             for d in batch {
                 stmt.execute(params![
-                    d.received_at,
+                    time_text(&d.received_at),
                     d.correlation_id,
                     d.retry_count,
                     d.body
@@ -110,13 +113,13 @@ impl Store {
         id: i64,
         status: &str,
         event: Option<&str>,
-        exchange_id: Option<&str>,
+        exchange_id: Option<&ExchangeId>,
         result: &str,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
         self.conn.execute(
             "UPDATE webhook_deliveries SET status = ?2, event = ?3, exchange_id = ?4, result = ?5, processed_at = ?6 WHERE id = ?1",
-            params![id, status, event, exchange_id, result, timestamp::format(&now)],
+            params![id, status, event, exchange_id, result, time_text(&now)],
         )?;
         Ok(())
     }

@@ -1,10 +1,15 @@
 //! Queries on exchanges and the derived addresses their payouts used.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use rust_decimal::Decimal;
 
+use super::columns::{
+    conversion, decimal_opt, parsed, sats, sats_column, time, time_opt, time_text,
+};
 use super::db::Store;
 use super::error::Error;
+use crate::pocket::{ExchangeId, OrderId};
 use crate::reconcile::rules::State;
 
 /// The payout of a settled exchange, as stored.
@@ -22,8 +27,8 @@ pub struct PayoutRow {
 /// An exchange as reconciled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExchangeRow {
-    pub id: String,
-    pub order_id: Option<String>,
+    pub id: ExchangeId,
+    pub order_id: Option<OrderId>,
     pub known_order: bool,
     pub state: State,
     pub pair: Option<String>,
@@ -32,7 +37,7 @@ pub struct ExchangeRow {
     pub fee: Option<Decimal>,
     pub rate: Option<Decimal>,
     pub amount_sat: Option<u64>,
-    pub executed_on: Option<String>,
+    pub executed_on: Option<DateTime<Utc>>,
     pub action_code: Option<String>,
     pub action_url: Option<String>,
     pub action_id: Option<String>,
@@ -42,32 +47,11 @@ pub struct ExchangeRow {
     pub reconciliation: String,
     pub warnings: Vec<String>,
     pub json: String,
-    pub first_seen_at: String,
-    pub updated_at: String,
+    pub first_seen_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str = "id, order_id, known_order, state, pair, fee_rate, cost, fee, rate, amount_sat, executed_on, action_code, action_url, action_id, reason_code, payout_txid, payout_vout, payout_address, payout_path, payout_amount_sat, payout_fee_sat, payout_block_height, address_index, reconciliation, warnings, json, first_seen_at, updated_at";
-
-fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-}
-
-fn decimal(row: &rusqlite::Row, i: usize) -> rusqlite::Result<Option<Decimal>> {
-    row.get::<_, Option<String>>(i)?
-        .map(|t| t.parse::<Decimal>().map_err(conversion))
-        .transpose()
-}
-
-/// Satoshis and heights are stored as INTEGER (i64).
-fn sats(row: &rusqlite::Row, i: usize) -> rusqlite::Result<Option<u64>> {
-    row.get::<_, Option<i64>>(i)?
-        .map(|v| u64::try_from(v).map_err(conversion))
-        .transpose()
-}
-
-fn to_i64(v: Option<u64>) -> Option<i64> {
-    v.map(|v| i64::try_from(v).unwrap_or(i64::MAX))
-}
 
 fn from_row(row: &rusqlite::Row) -> rusqlite::Result<ExchangeRow> {
     let txid: Option<String> = row.get(15)?;
@@ -87,17 +71,14 @@ fn from_row(row: &rusqlite::Row) -> rusqlite::Result<ExchangeRow> {
         id: row.get(0)?,
         order_id: row.get(1)?,
         known_order: row.get(2)?,
-        state: row
-            .get::<_, String>(3)?
-            .parse::<State>()
-            .map_err(|e| conversion(std::io::Error::other(e)))?,
+        state: parsed::<State>(row, 3)?,
         pair: row.get(4)?,
-        fee_rate: decimal(row, 5)?,
-        cost: decimal(row, 6)?,
-        fee: decimal(row, 7)?,
-        rate: decimal(row, 8)?,
+        fee_rate: decimal_opt(row, 5)?,
+        cost: decimal_opt(row, 6)?,
+        fee: decimal_opt(row, 7)?,
+        rate: decimal_opt(row, 8)?,
         amount_sat: sats(row, 9)?,
-        executed_on: row.get(10)?,
+        executed_on: time_opt(row, 10)?,
         action_code: row.get(11)?,
         action_url: row.get(12)?,
         action_id: row.get(13)?,
@@ -107,20 +88,20 @@ fn from_row(row: &rusqlite::Row) -> rusqlite::Result<ExchangeRow> {
         reconciliation: row.get(23)?,
         warnings: serde_json::from_str(&row.get::<_, String>(24)?).map_err(conversion)?,
         json: row.get(25)?,
-        first_seen_at: row.get(26)?,
-        updated_at: row.get(27)?,
+        first_seen_at: time(row, 26)?,
+        updated_at: time(row, 27)?,
     })
 }
 
 /// A filter for listing exchanges.
 #[derive(Debug, Clone, Default)]
 pub struct ExchangeFilter {
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
     pub state: Option<State>,
 }
 
 impl Store {
-    pub fn exchange(&self, id: &str) -> Result<Option<ExchangeRow>, Error> {
+    pub fn exchange(&self, id: &ExchangeId) -> Result<Option<ExchangeRow>, Error> {
         Ok(self
             .conn
             .query_row(
@@ -146,7 +127,7 @@ impl Store {
     }
 
     /// Ids of the exchanges that may still change (not refunded or confirmed).
-    pub fn open_exchange_ids(&self) -> Result<Vec<String>, Error> {
+    pub fn open_exchange_ids(&self) -> Result<Vec<ExchangeId>, Error> {
         let mut stmt = self.conn.prepare(
             "SELECT id FROM exchanges WHERE state NOT IN ('refunded', 'confirmed') ORDER BY first_seen_at, id",
         )?;
@@ -182,8 +163,8 @@ impl Store {
                 row.cost.map(|d| d.to_string()),
                 row.fee.map(|d| d.to_string()),
                 row.rate.map(|d| d.to_string()),
-                to_i64(row.amount_sat),
-                row.executed_on,
+                sats_column(row.amount_sat),
+                row.executed_on.as_ref().map(time_text),
                 row.action_code,
                 row.action_url,
                 row.action_id,
@@ -192,22 +173,22 @@ impl Store {
                 payout.map(|p| p.vout),
                 payout.map(|p| p.address.clone()),
                 payout.and_then(|p| p.path.clone()),
-                to_i64(payout.and_then(|p| p.amount_sat)),
-                to_i64(payout.and_then(|p| p.fee_sat)),
-                to_i64(payout.and_then(|p| p.block_height)),
+                sats_column(payout.and_then(|p| p.amount_sat)),
+                sats_column(payout.and_then(|p| p.fee_sat)),
+                sats_column(payout.and_then(|p| p.block_height)),
                 row.address_index,
                 row.reconciliation,
                 serde_json::to_string(&row.warnings).map_err(|e| Error::Encode(e.to_string()))?,
                 row.json,
-                row.first_seen_at,
-                row.updated_at,
+                time_text(&row.first_seen_at),
+                time_text(&row.updated_at),
             ],
         )?;
         Ok(())
     }
 
     /// Removes an exchange row and its address use (to apply it again).
-    pub fn forget_exchange(&self, id: &str) -> Result<(), Error> {
+    pub fn forget_exchange(&self, id: &ExchangeId) -> Result<(), Error> {
         self.conn
             .execute("DELETE FROM address_uses WHERE exchange_id = ?1", [id])?;
         self.conn
@@ -216,19 +197,21 @@ impl Store {
     }
 
     /// Exchanges of an order first seen or executed in `[from, to)` that are
-    /// not refunded (timestamps in the stored ISO-8601 UTC form).
+    /// not refunded.
     pub fn exchange_ids_between(
         &self,
-        order_id: &str,
-        from: &str,
-        to: &str,
-    ) -> Result<Vec<String>, Error> {
+        order_id: &OrderId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ExchangeId>, Error> {
         let mut stmt = self.conn.prepare(
             "SELECT id FROM exchanges WHERE order_id = ?1 AND state <> 'refunded'
                AND coalesce(executed_on, first_seen_at) >= ?2 AND coalesce(executed_on, first_seen_at) < ?3
              ORDER BY coalesce(executed_on, first_seen_at)",
         )?;
-        let rows = stmt.query_map(params![order_id, from, to], |r| r.get(0))?;
+        let rows = stmt.query_map(params![order_id, time_text(&from), time_text(&to)], |r| {
+            r.get(0)
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

@@ -5,6 +5,7 @@
 
 mod addresses;
 mod alerts;
+mod columns;
 mod db;
 mod deliveries;
 mod error;
@@ -13,7 +14,7 @@ mod migrate;
 mod orders;
 mod reminders;
 
-pub use addresses::AddressRow;
+pub use addresses::{AddressRow, AddressUse};
 pub use alerts::AlertRow;
 pub use db::{Status, Store, TableCount};
 pub use deliveries::{DeliveryRow, NewDelivery};

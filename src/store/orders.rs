@@ -4,46 +4,29 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::addresses::insert_addresses;
+use super::columns::{address, conversion, decimal, parsed, time, time_text};
 use super::db::Store;
 use super::error::Error;
 use crate::orders::model::{Day, StoredOrder};
-use crate::pocket::{Currency, PaymentMethod};
+use crate::pocket::{Currency, OrderId, PaymentMethod};
 use crate::wallet::{DerivedAddress, KeyPath, ScriptType, network_name, parse_network};
 
 const ORDER_COLUMNS: &str = "id, label, active, currency, fee_rate, amount, day, emails, key, pocket_key, script_type, network, chain, start_index, signed_address, gap_limit, wallet_gap_limit, debitor_iban, payment_method, pocket_json, created_on, stored_at, updated_at";
 
-fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-}
-
-fn text_err(message: String) -> rusqlite::Error {
-    conversion(std::io::Error::other(message))
-}
-
 fn order_from_row(row: &rusqlite::Row) -> rusqlite::Result<StoredOrder> {
-    let parse_decimal = |i: usize| -> rusqlite::Result<rust_decimal::Decimal> {
-        let text: String = row.get(i)?;
-        text.parse().map_err(conversion)
-    };
     let chain: String = row.get(12)?;
     Ok(StoredOrder {
         id: row.get(0)?,
         label: row.get(1)?,
         active: row.get(2)?,
-        currency: row
-            .get::<_, String>(3)?
-            .parse::<Currency>()
-            .map_err(text_err)?,
-        fee_rate: parse_decimal(4)?,
-        amount: parse_decimal(5)?,
-        day: row.get::<_, String>(6)?.parse::<Day>().map_err(text_err)?,
+        currency: parsed::<Currency>(row, 3)?,
+        fee_rate: decimal(row, 4)?,
+        amount: decimal(row, 5)?,
+        day: parsed::<Day>(row, 6)?,
         emails: serde_json::from_str(&row.get::<_, String>(7)?).map_err(conversion)?,
         key: row.get(8)?,
         pocket_key: row.get(9)?,
-        script_type: row
-            .get::<_, String>(10)?
-            .parse::<ScriptType>()
-            .map_err(conversion)?,
+        script_type: parsed::<ScriptType>(row, 10)?,
         network: parse_network(&row.get::<_, String>(11)?).map_err(conversion)?,
         chain: if chain.is_empty() {
             Vec::new()
@@ -54,16 +37,16 @@ fn order_from_row(row: &rusqlite::Row) -> rusqlite::Result<StoredOrder> {
                 .collect::<rusqlite::Result<_>>()?
         },
         start_index: row.get(13)?,
-        signed_address: row.get(14)?,
+        signed_address: address(row, 14)?,
         gap_limit: row.get(15)?,
         wallet_gap_limit: row.get(16)?,
         debitor_iban: row.get(17)?,
         payment_method: serde_json::from_str::<PaymentMethod>(&row.get::<_, String>(18)?)
             .map_err(conversion)?,
         pocket_json: row.get(19)?,
-        created_on: row.get(20)?,
-        stored_at: row.get(21)?,
-        updated_at: row.get(22)?,
+        created_on: time(row, 20)?,
+        stored_at: time(row, 21)?,
+        updated_at: time(row, 22)?,
     })
 }
 
@@ -84,7 +67,7 @@ impl Store {
         if exists {
             return Err(Error::Duplicate {
                 what: "order",
-                id: order.id.clone(),
+                id: order.id.to_string(),
             });
         }
         tx.execute(
@@ -106,24 +89,24 @@ impl Store {
                 network_name(order.network),
                 KeyPath::format_chain(&order.chain),
                 order.start_index,
-                order.signed_address,
+                order.signed_address.to_string(),
                 order.gap_limit,
                 order.wallet_gap_limit,
                 order.debitor_iban,
                 serde_json::to_string(&order.payment_method)
                     .map_err(|e| Error::Encode(e.to_string()))?,
                 order.pocket_json,
-                order.created_on,
-                order.stored_at,
-                order.updated_at,
+                time_text(&order.created_on),
+                time_text(&order.stored_at),
+                time_text(&order.updated_at),
             ],
         )?;
-        insert_addresses(&tx, &order.id, window, &order.stored_at)?;
+        insert_addresses(&tx, &order.id, window, order.stored_at)?;
         tx.commit()?;
         Ok(())
     }
 
-    pub fn order(&self, id: &str) -> Result<Option<StoredOrder>, Error> {
+    pub fn order(&self, id: &OrderId) -> Result<Option<StoredOrder>, Error> {
         Ok(self
             .conn
             .query_row(
@@ -144,7 +127,7 @@ impl Store {
     }
 
     /// The full id of the order whose id starts with `prefix`.
-    pub fn resolve_order_id(&self, prefix: &str) -> Result<String, Error> {
+    pub fn resolve_order_id(&self, prefix: &str) -> Result<OrderId, Error> {
         let prefix = prefix.trim().to_ascii_lowercase();
         if prefix.is_empty() {
             return Err(Error::NoSuchOrder { id: prefix });
@@ -152,7 +135,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare("SELECT id FROM orders WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id")?;
-        let ids: Vec<String> = stmt
+        let ids: Vec<OrderId> = stmt
             .query_map([&prefix], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         match ids.as_slice() {
@@ -160,7 +143,7 @@ impl Store {
             [] => Err(Error::NoSuchOrder { id: prefix }),
             many => Err(Error::AmbiguousOrder {
                 prefix,
-                matches: many.to_vec(),
+                matches: many.iter().map(OrderId::to_string).collect(),
             }),
         }
     }
@@ -168,7 +151,7 @@ impl Store {
     /// Writes what Pocket says of an order: active, fee rate, payment details.
     pub fn update_order_from_pocket(
         &self,
-        id: &str,
+        id: &OrderId,
         active: bool,
         fee_rate: rust_decimal::Decimal,
         payment_method: &PaymentMethod,
@@ -183,7 +166,7 @@ impl Store {
                 fee_rate.to_string(),
                 serde_json::to_string(payment_method).map_err(|e| Error::Encode(e.to_string()))?,
                 pocket_json,
-                crate::pocket::timestamp::format(&now)
+                time_text(&now)
             ],
         )?;
         if changed == 0 {
@@ -203,12 +186,12 @@ impl Store {
                 order.day.to_string(),
                 serde_json::to_string(&order.emails).map_err(|e| Error::Encode(e.to_string()))?,
                 order.wallet_gap_limit,
-                crate::pocket::timestamp::format(&now)
+                time_text(&now)
             ],
         )?;
         if changed == 0 {
             return Err(Error::NoSuchOrder {
-                id: order.id.clone(),
+                id: order.id.to_string(),
             });
         }
         Ok(())

@@ -1,22 +1,26 @@
 //! Queries on reminders (one per order and month) and on alerts to e-mail.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
+use super::columns::{time, time_opt, time_text};
 use super::db::Store;
 use super::error::Error;
+use crate::pocket::OrderId;
 
 /// A reminder and where it stands.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReminderRow {
-    pub order_id: String,
+    pub order_id: OrderId,
+    /// The month, `YYYY-MM`.
     pub period: String,
-    pub due_at: String,
+    pub due_at: DateTime<Utc>,
     /// pending, failing, sent or skipped.
     pub status: String,
     pub attempts: u32,
-    pub next_attempt_at: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
-    pub sent_at: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
     pub recipients: Vec<String>,
     pub trigger: String,
     pub note: Option<String>,
@@ -29,12 +33,12 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<ReminderRow> {
     Ok(ReminderRow {
         order_id: r.get(0)?,
         period: r.get(1)?,
-        due_at: r.get(2)?,
+        due_at: time(r, 2)?,
         status: r.get(3)?,
         attempts: r.get(4)?,
-        next_attempt_at: r.get(5)?,
+        next_attempt_at: time_opt(r, 5)?,
         last_error: r.get(6)?,
-        sent_at: r.get(7)?,
+        sent_at: time_opt(r, 7)?,
         recipients: serde_json::from_str(&recipients).unwrap_or_default(),
         trigger: r.get(9)?,
         note: r.get(10)?,
@@ -42,7 +46,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<ReminderRow> {
 }
 
 impl Store {
-    pub fn reminder(&self, order_id: &str, period: &str) -> Result<Option<ReminderRow>, Error> {
+    pub fn reminder(&self, order_id: &OrderId, period: &str) -> Result<Option<ReminderRow>, Error> {
         Ok(self
             .conn
             .query_row(
@@ -66,13 +70,13 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     pub fn reminder_sent(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         period: &str,
-        due_at: &str,
+        due_at: DateTime<Utc>,
         recipients: &[String],
         result: &str,
         trigger: &str,
-        now: &str,
+        now: DateTime<Utc>,
     ) -> Result<(), Error> {
         self.conn.execute(
             "INSERT INTO reminders (order_id, period, due_at, status, attempts, sent_at, recipients, message_id, trigger)
@@ -83,8 +87,8 @@ impl Store {
             params![
                 order_id,
                 period,
-                due_at,
-                now,
+                time_text(&due_at),
+                time_text(&now),
                 serde_json::to_string(recipients).map_err(|e| Error::Encode(e.to_string()))?,
                 result,
                 trigger
@@ -96,11 +100,11 @@ impl Store {
     /// Records a failed attempt and when to try again.
     pub fn reminder_failed(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         period: &str,
-        due_at: &str,
+        due_at: DateTime<Utc>,
         error: &str,
-        next_attempt_at: &str,
+        next_attempt_at: DateTime<Utc>,
         trigger: &str,
     ) -> Result<u32, Error> {
         self.conn.execute(
@@ -109,7 +113,14 @@ impl Store {
              ON CONFLICT (order_id, period) DO UPDATE SET
                status = CASE WHEN status = 'sent' THEN 'sent' ELSE 'failing' END,
                attempts = attempts + 1, next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error",
-            params![order_id, period, due_at, next_attempt_at, error, trigger],
+            params![
+                order_id,
+                period,
+                time_text(&due_at),
+                time_text(&next_attempt_at),
+                error,
+                trigger
+            ],
         )?;
         Ok(self.conn.query_row(
             "SELECT attempts FROM reminders WHERE order_id = ?1 AND period = ?2",
@@ -121,15 +132,15 @@ impl Store {
     /// Records that no reminder is needed this month, and why.
     pub fn reminder_skipped(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         period: &str,
-        due_at: &str,
+        due_at: DateTime<Utc>,
         note: &str,
     ) -> Result<(), Error> {
         self.conn.execute(
             "INSERT INTO reminders (order_id, period, due_at, status, note) VALUES (?1, ?2, ?3, 'skipped', ?4)
              ON CONFLICT (order_id, period) DO NOTHING",
-            params![order_id, period, due_at, note],
+            params![order_id, period, time_text(&due_at), note],
         )?;
         Ok(())
     }

@@ -86,6 +86,12 @@ impl fmt::Display for KeyPath {
     }
 }
 
+impl serde::Serialize for KeyPath {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl FromStr for KeyPath {
     type Err = Error;
 

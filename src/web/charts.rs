@@ -17,13 +17,12 @@ const RIGHT: f64 = 16.0;
 const TOP: f64 = 16.0;
 const BOTTOM: f64 = 28.0;
 
-fn time(at: &str) -> f64 {
-    at.parse::<DateTime<Utc>>()
-        .map_or(0.0, |t| t.timestamp() as f64)
+fn time(at: &DateTime<Utc>) -> f64 {
+    at.timestamp() as f64
 }
 
-fn day(at: &str) -> String {
-    at.chars().take(10).collect()
+fn day(at: &DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d").to_string()
 }
 
 /// Maps values into the plot area.
@@ -53,8 +52,8 @@ impl Scale {
 fn frame(
     scale: &Scale,
     y_label: impl Fn(f64) -> String,
-    first: &str,
-    last: &str,
+    first: &DateTime<Utc>,
+    last: &DateTime<Utc>,
     title: &str,
 ) -> String {
     let mut svg = format!(

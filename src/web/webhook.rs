@@ -14,7 +14,6 @@ use chrono::Utc;
 use crate::config::Secret;
 use crate::deliveries::processor::Processor;
 use crate::deliveries::writer::DeliveryWriter;
-use crate::pocket::timestamp;
 use crate::pocket::webhook::{CORRELATION_HEADER, RETRY_COUNT_HEADER, SIGNATURE_HEADER, verify};
 use crate::store::NewDelivery;
 
@@ -75,7 +74,7 @@ pub(super) async fn receive(
         return (StatusCode::UNAUTHORIZED, "invalid signature\n").into_response();
     }
     let delivery = NewDelivery {
-        received_at: timestamp::format(&Utc::now()),
+        received_at: Utc::now(),
         correlation_id: header(&headers, CORRELATION_HEADER).map(str::to_string),
         retry_count: header(&headers, RETRY_COUNT_HEADER).and_then(|v| v.parse().ok()),
         body: body.to_vec(),

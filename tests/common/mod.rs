@@ -164,14 +164,17 @@ pub struct ServiceRig {
     pub dir: tempfile::TempDir,
     /// The config written to `dir`.
     pub config: String,
+    /// The wallet the rig's orders are signed with.
+    pub wallet: pocket_dca::sandbox::wallet::HotWallet,
 }
 
 impl ServiceRig {
-    /// `server_extra` is added to the `[server]` table; `configure` adjusts
-    /// the sandbox.
+    /// `seed` makes the rig's wallet; `server_extra` is added to the
+    /// `[server]` table; `configure` adjusts the sandbox.
     pub fn start(
         client: &str,
         secret: &str,
+        seed: u8,
         server_extra: &str,
         configure: impl FnOnce(&mut Options),
     ) -> ServiceRig {
@@ -205,12 +208,41 @@ impl ServiceRig {
         let sandbox = TestSandbox::start_on(runtime, options);
         let config = config_text(&sandbox.base_url());
         std::fs::write(dir.path().join("pocket-dca.toml"), &config).unwrap();
+        let network = pocket_dca::wallet::Network::Testnet;
         ServiceRig {
             service: Some(running),
             sandbox,
             dir,
             config,
+            wallet: pocket_dca::sandbox::wallet::HotWallet::from_seed(&[seed; 32], network)
+                .unwrap(),
         }
+    }
+
+    /// Creates an order through the CLI, signed by the rig's wallet.
+    pub fn create_order(
+        &self,
+        currency: &str,
+        script_type: pocket_dca::wallet::ScriptType,
+        extra: &[&str],
+    ) -> serde_json::Value {
+        create_order(
+            self.dir.path(),
+            &self.wallet,
+            script_type,
+            currency,
+            "1",
+            extra,
+        )
+    }
+
+    pub fn store(&self) -> pocket_dca::store::Store {
+        pocket_dca::store::Store::open(&self.db()).unwrap()
+    }
+
+    /// The dashboard's root URL.
+    pub fn dashboard_url(&self) -> String {
+        format!("http://{}", self.running().dashboard_addr)
     }
 
     pub fn running(&self) -> &pocket_dca::service::Running {

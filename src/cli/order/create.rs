@@ -130,8 +130,8 @@ pub(super) async fn run(ctx: &Context<'_>, args: CreateArgs) -> anyhow::Result<E
             "order {} created at Pocket and stored with {} expected addresses ({} … {})\n",
             order.id,
             addresses.len(),
-            addresses.first().map(|a| a.path.as_str()).unwrap_or("-"),
-            addresses.last().map(|a| a.path.as_str()).unwrap_or("-"),
+            addresses.first().map_or("-".into(), |a| a.path.to_string()),
+            addresses.last().map_or("-".into(), |a| a.path.to_string()),
         );
         print_instructions(&order)?;
     }

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::export;
-use crate::format::short_id;
+use crate::pocket::OrderId;
 use crate::web::error::WebError;
 use crate::web::state::Shared;
 
@@ -36,14 +36,14 @@ pub async fn csv(
     Query(query): Query<CsvQuery>,
 ) -> Result<Response, WebError> {
     let store = state.store();
-    let order = Some(query.order).filter(|o| !o.is_empty());
+    let order = Some(OrderId::from(query.order)).filter(|o| !o.is_empty());
     if let Some(id) = &order
         && store.order(id)?.is_none()
     {
-        return Err(WebError::NotFound(format!("order {}", short_id(id))));
+        return Err(WebError::NotFound(format!("order {}", id.short())));
     }
     let mut body = Vec::new();
-    export::csv(&store, order.as_deref(), &mut body)?;
+    export::csv(&store, order.as_ref(), &mut body)?;
     Ok(attachment(
         body,
         "text/csv; charset=utf-8",

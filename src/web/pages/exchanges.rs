@@ -5,6 +5,7 @@ use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::views::{ExchangeView, exchange_view, order_names};
+use crate::pocket::OrderId;
 use crate::reconcile::State as ExchangeState;
 use crate::store::ExchangeFilter;
 use crate::web::auth::Session;
@@ -39,13 +40,13 @@ pub async fn exchanges(
     let store = state.store();
     let names = order_names(&store)?;
     let filter = ExchangeFilter {
-        order_id: Some(query.order.clone()).filter(|o| !o.is_empty()),
+        order_id: Some(OrderId::from(query.order.as_str())).filter(|o| !o.is_empty()),
         state: query.state.parse::<ExchangeState>().ok(),
     };
     let rows = store.exchanges(&filter)?;
     let mut orders: Vec<(String, String, bool)> = names
         .iter()
-        .map(|(k, v)| (k.clone(), v.clone(), *k == query.order))
+        .map(|(k, v)| (k.to_string(), v.clone(), *k == query.order.as_str()))
         .collect();
     orders.sort_by(|a, b| a.1.cmp(&b.1));
     let page = ExchangesPage {

@@ -8,10 +8,11 @@ use axum::response::{Html, IntoResponse, Response};
 use rust_decimal::Decimal;
 
 use super::views::{ExchangeView, average, exchange_view, next_reminder, order_names};
-use crate::format::{btc, grouped, local_text, money, short_id};
+use crate::format::{btc, grouped, local, money};
 use crate::orders::instructions::{self, Instructions};
 use crate::orders::model::StoredOrder;
 use crate::payment::{Iban, QrImage};
+use crate::pocket::OrderId;
 use crate::portfolio::{self, OrderStats};
 use crate::reconcile::{self, Headroom};
 use crate::store::{ExchangeFilter, Store};
@@ -91,7 +92,7 @@ struct OrderPage {
 
 fn detail(order: &StoredOrder, store: &Store, state: &DashboardState) -> OrderDetail {
     OrderDetail {
-        id: order.id.clone(),
+        id: order.id.to_string(),
         name: order.name(),
         state: if order.active { "active" } else { "paused" },
         currency: order.currency.code(),
@@ -104,10 +105,10 @@ fn detail(order: &StoredOrder, store: &Store, state: &DashboardState) -> OrderDe
         } else {
             order.emails.join(", ")
         },
-        created_on: local_text(&order.created_on, state.tz()),
+        created_on: local(order.created_on, state.tz()),
         script_type: order.script_type.as_str(),
         network: network_name(order.network),
-        signed_address: order.signed_address.clone(),
+        signed_address: order.signed_address.to_string(),
         path: order.derivation_path().to_string(),
         gap_limit: order.gap_limit,
         wallet_gap_limit: order.wallet_gap_limit,
@@ -172,18 +173,18 @@ fn headroom_view(h: &Headroom) -> HeadroomView {
     }
 }
 
-fn address_views(store: &Store, order_id: &str) -> Result<Vec<AddressView>, WebError> {
+fn address_views(store: &Store, order_id: &OrderId) -> Result<Vec<AddressView>, WebError> {
     Ok(reconcile::window::addresses(store, order_id)?
         .into_iter()
         .map(|a| AddressView {
             index: a.index,
-            path: a.path,
-            address: a.address,
+            path: a.path.to_string(),
+            address: a.address.to_string(),
             status: a.status,
             exchanges: a
                 .exchange_ids
                 .iter()
-                .map(|id| (id.clone(), short_id(id).to_string()))
+                .map(|id| (id.to_string(), id.short().to_string()))
                 .collect(),
             sats: if a.received_sat > 0 {
                 grouped(&a.received_sat.to_string())
@@ -201,9 +202,10 @@ pub async fn order(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let store = state.store();
+    let id = OrderId::from(id);
     let order = store
         .order(&id)?
-        .ok_or_else(|| WebError::NotFound(format!("order {}", short_id(&id))))?;
+        .ok_or_else(|| WebError::NotFound(format!("order {}", id.short())))?;
     let rows = store.exchanges(&ExchangeFilter {
         order_id: Some(order.id.clone()),
         state: None,

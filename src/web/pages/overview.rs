@@ -6,7 +6,7 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono_tz::Tz;
 
 use super::views::{AlertView, alert_view, average, next_reminder};
-use crate::format::{btc, grouped, local_text, money};
+use crate::format::{btc, grouped, local, money};
 use crate::portfolio::{self, OrderSummary, Portfolio};
 use crate::store::{ExchangeRow, Store};
 use crate::web::auth::Session;
@@ -77,7 +77,7 @@ fn totals(portfolio: &Portfolio) -> TotalsView {
 
 fn card(o: &OrderSummary, store: &Store, state: &DashboardState, tz: Tz) -> CardView {
     CardView {
-        id: o.order.id.clone(),
+        id: o.order.id.to_string(),
         name: o.order.name(),
         state: if o.order.active { "active" } else { "paused" },
         currency: o.order.currency.code(),
@@ -92,8 +92,7 @@ fn card(o: &OrderSummary, store: &Store, state: &DashboardState, tz: Tz) -> Card
         last_exchange: o
             .stats
             .last_exchange
-            .as_deref()
-            .map(|t| local_text(t, tz))
+            .map(|t| local(t, tz))
             .unwrap_or_else(|| "none yet".into()),
     }
 }

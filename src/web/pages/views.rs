@@ -7,8 +7,9 @@ use chrono::Utc;
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
-use crate::format::{currency_of_pair, grouped, local, local_text, money};
+use crate::format::{currency_of_pair, grouped, local, money};
 use crate::orders::model::StoredOrder;
+use crate::pocket::OrderId;
 use crate::portfolio::OrderStats;
 use crate::reminders::{self, Settings};
 use crate::store::{AlertRow, ExchangeRow, Store};
@@ -28,7 +29,7 @@ pub fn alert_view(a: AlertRow, tz: Tz) -> AlertView {
         kind: a.kind,
         severity: a.severity,
         message: a.message,
-        created_at: local_text(&a.created_at, tz),
+        created_at: local(a.created_at, tz),
         acknowledged: a.acknowledged,
     }
 }
@@ -49,7 +50,7 @@ pub struct ExchangeView {
     pub warnings: Vec<String>,
 }
 
-pub fn exchange_view(e: &ExchangeRow, names: &HashMap<String, String>, tz: Tz) -> ExchangeView {
+pub fn exchange_view(e: &ExchangeRow, names: &HashMap<OrderId, String>, tz: Tz) -> ExchangeView {
     let currency = e.pair.as_deref().map(currency_of_pair).unwrap_or_default();
     let amount = |d: Option<Decimal>| {
         d.map(|d| format!("{currency} {}", grouped(&money(d))))
@@ -57,13 +58,12 @@ pub fn exchange_view(e: &ExchangeRow, names: &HashMap<String, String>, tz: Tz) -
     };
     let known = e.order_id.as_ref().filter(|id| names.contains_key(*id));
     ExchangeView {
-        id: e.id.clone(),
+        id: e.id.to_string(),
         executed: e
             .executed_on
-            .as_deref()
-            .map(|t| local_text(t, tz))
-            .unwrap_or_else(|| format!("seen {}", local_text(&e.first_seen_at, tz))),
-        order: known.cloned(),
+            .map(|t| local(t, tz))
+            .unwrap_or_else(|| format!("seen {}", local(e.first_seen_at, tz))),
+        order: known.map(OrderId::to_string),
         order_name: known
             .and_then(|id| names.get(id))
             .cloned()
@@ -87,7 +87,7 @@ pub fn exchange_view(e: &ExchangeRow, names: &HashMap<String, String>, tz: Tz) -
 }
 
 /// Every order's id and short name.
-pub fn order_names(store: &Store) -> Result<HashMap<String, String>, crate::store::Error> {
+pub fn order_names(store: &Store) -> Result<HashMap<OrderId, String>, crate::store::Error> {
     Ok(store
         .orders()?
         .into_iter()

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use chrono_tz::Tz;
 
-use crate::format::{local_text, short_id};
+use crate::format::local;
 use crate::store::DeliveryRow;
 use crate::web::auth::Session;
 use crate::web::error::WebError;
@@ -36,13 +36,13 @@ struct WebhooksPage {
 fn delivery_view(d: DeliveryRow, tz: Tz) -> DeliveryView {
     DeliveryView {
         id: d.id,
-        received_at: local_text(&d.received_at, tz),
+        received_at: local(d.received_at, tz),
         status: d.status,
         event: d.event.unwrap_or_default(),
         exchange: d
             .exchange_id
-            .as_deref()
-            .map(|e| short_id(e).to_string())
+            .as_ref()
+            .map(|e| e.short().to_string())
             .unwrap_or_default(),
         correlation: d.correlation_id.unwrap_or_default(),
         retry: d.retry_count.map(|r| r.to_string()).unwrap_or_default(),

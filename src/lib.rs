@@ -31,6 +31,7 @@ pub mod format;
 pub mod mail;
 pub mod payment;
 pub mod pocket;
+pub mod random;
 pub mod store;
 pub mod wallet;
 

@@ -21,6 +21,11 @@ pub enum Error {
     Reconcile(#[from] reconcile::Error),
     #[error("no delivery {0} in the database; `pocket-dca webhooks` lists them")]
     NoSuchDelivery(i64),
+    #[error("cannot start the {name} thread: {cause}")]
+    Thread {
+        name: &'static str,
+        cause: std::io::Error,
+    },
 }
 
 impl From<store::Error> for Error {

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::store::{self, Store};
+use super::Error;
+use crate::store::Store;
 
 /// How often pending deliveries are looked for without a wake-up.
 const POLL: Duration = Duration::from_secs(10);
@@ -23,7 +24,7 @@ pub struct Processor {
 
 impl Processor {
     /// Starts the thread; it first processes what was left from before.
-    pub fn start(db: &Path) -> Result<Processor, store::Error> {
+    pub fn start(db: &Path) -> Result<Processor, Error> {
         let mut store = Store::open(db)?;
         let (wake, woken) = mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
@@ -38,7 +39,10 @@ impl Processor {
                 }
                 run_once(&mut store);
             })
-            .map_err(|e| store::Error::Encode(format!("cannot start the processor thread: {e}")))?;
+            .map_err(|cause| Error::Thread {
+                name: "delivery-processor",
+                cause,
+            })?;
         Ok(Processor {
             wake: Mutex::new(Some(wake)),
             thread: Mutex::new(Some(thread)),

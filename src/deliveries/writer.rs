@@ -9,7 +9,8 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-use crate::store::{self, NewDelivery, Store};
+use super::Error;
+use crate::store::{NewDelivery, Store};
 
 /// The most deliveries committed together.
 const MAX_BATCH: usize = 256;
@@ -27,7 +28,7 @@ pub struct DeliveryWriter {
 
 impl DeliveryWriter {
     /// Opens its own connection to the database and starts the thread.
-    pub fn start(db: &Path) -> Result<DeliveryWriter, store::Error> {
+    pub fn start(db: &Path) -> Result<DeliveryWriter, Error> {
         let mut store = Store::open(db)?;
         let (sender, receiver) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
@@ -61,7 +62,10 @@ impl DeliveryWriter {
                     tracing::warn!(error = %e, "checkpoint at shutdown failed");
                 }
             })
-            .map_err(|e| store::Error::Encode(format!("cannot start the writer thread: {e}")))?;
+            .map_err(|cause| Error::Thread {
+                name: "delivery-writer",
+                cause,
+            })?;
         Ok(DeliveryWriter {
             sender: Mutex::new(Some(sender)),
             thread: Mutex::new(Some(thread)),

@@ -28,7 +28,7 @@ impl Engine {
     pub fn payment(&self, request: &PaymentRequest) -> Result<Exchange> {
         let (reference, currency, debitor) = read_payment(request)?;
         let prices = self.prices()?;
-        let mut state = self.state();
+        let state = self.state();
         let stored = state
             .order_by_reference(&reference)?
             .ok_or_else(|| ApiError {
@@ -87,19 +87,17 @@ impl Engine {
             "exchange.executed"
         };
         let pending = event == "exchange.executed";
-        state.transaction(|s| {
+        self.commit(state, |s| {
             s.insert_exchange(&exchange, pending)?;
             self.enqueue(s, event, &exchange)
         })?;
-        drop(state);
-        self.wake.notify_one();
         Ok(exchange)
     }
 
     /// The user identified themselves: the interrupted exchange executes.
     pub fn identify(&self, exchange_id: &str) -> Result<Exchange> {
         let prices = self.prices()?;
-        let mut state = self.state();
+        let state = self.state();
         let mut exchange = state
             .exchange(exchange_id)?
             .ok_or_else(|| ApiError::not_found(format!("exchange {exchange_id}")))?;
@@ -122,13 +120,11 @@ impl Engine {
         exchange.action = None;
         execute(&mut exchange, prices.of(currency), now)?;
         order.identified = true;
-        state.transaction(|s| {
+        self.commit(state, |s| {
             s.update_order(&order)?;
             s.update_exchange(&exchange, true)?;
             self.enqueue(s, "exchange.executed", &exchange)
         })?;
-        drop(state);
-        self.wake.notify_one();
         Ok(exchange)
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::engine::{Engine, random_hex};
+use super::engine::Engine;
 use super::error::{ApiError, Result};
 use super::market::{self, Pending};
 use super::state::StoredOrder;
@@ -41,8 +41,8 @@ pub struct HeldPayout {
 impl Engine {
     /// The end-of-day batch: one transaction, one output per order.
     pub fn run_payouts(&self) -> Result<BatchResult> {
-        let mut state = self.state();
-        let txid = random_hex(32);
+        let state = self.state();
+        let txid = crate::random::hex::<32>();
         let mut outputs = Vec::new();
         let mut held = Vec::new();
         let mut updates: Vec<(StoredOrder, Vec<Exchange>)> = Vec::new();
@@ -99,7 +99,7 @@ impl Engine {
             });
             updates.push((order, paid));
         }
-        state.transaction(|s| {
+        self.commit(state, |s| {
             for (order, exchanges) in &updates {
                 s.update_order(order)?;
                 for exchange in exchanges {
@@ -109,8 +109,6 @@ impl Engine {
             }
             Ok(())
         })?;
-        drop(state);
-        self.wake.notify_one();
         Ok(BatchResult {
             txid: (!outputs.is_empty()).then_some(txid),
             outputs,
@@ -145,7 +143,7 @@ impl Engine {
 
     /// Mines `count` blocks: every unconfirmed payout confirms in the first.
     pub fn mine(&self, count: u64) -> Result<(u64, Vec<ExchangeId>)> {
-        let mut state = self.state();
+        let state = self.state();
         let height: u64 = state.setting(HEIGHT)?.unwrap_or(FIRST_HEIGHT);
         let mut confirmed = Vec::new();
         let mut updated = Vec::new();
@@ -158,7 +156,7 @@ impl Engine {
             updated.push(exchange);
         }
         let new_height = height + count.max(1);
-        state.transaction(|s| {
+        self.commit(state, |s| {
             s.set_setting(HEIGHT, &new_height)?;
             for exchange in &updated {
                 s.update_exchange(exchange, false)?;
@@ -166,8 +164,6 @@ impl Engine {
             }
             Ok(())
         })?;
-        drop(state);
-        self.wake.notify_one();
         Ok((new_height, confirmed))
     }
 }

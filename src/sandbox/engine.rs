@@ -91,6 +91,19 @@ impl Engine {
         Ok(faults)
     }
 
+    /// Stores a change (and the webhooks it queues) in one transaction,
+    /// releases the state and wakes the webhook dispatcher.
+    pub(super) fn commit<T>(
+        &self,
+        mut state: MutexGuard<'_, State>,
+        change: impl FnOnce(&State) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let value = state.transaction(change)?;
+        drop(state);
+        self.wake.notify_one();
+        Ok(value)
+    }
+
     /// Queues the webhook of a change, inside the change's transaction.
     pub(super) fn enqueue(
         &self,
@@ -127,22 +140,10 @@ pub fn webhook_body(event: &str, exchange: &Exchange, bare: bool) -> serde_json:
     serde_json::to_string(&serde_json::json!({"event": event, "payload": value}))
 }
 
-pub(super) fn random_bytes(n: usize) -> Vec<u8> {
-    use bitcoin::secp256k1::rand::RngCore;
-    let mut bytes = vec![0u8; n];
-    bitcoin::secp256k1::rand::thread_rng().fill_bytes(&mut bytes);
-    bytes
-}
-
-pub(super) fn random_hex(n: usize) -> String {
-    hex::encode(random_bytes(n))
-}
-
 /// Letters and digits, as Pocket's challenge tokens are.
 pub(super) fn random_token(len: usize) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-    random_bytes(len)
-        .into_iter()
-        .map(|b| ALPHABET[b as usize % ALPHABET.len()] as char)
-        .collect()
+    crate::random::token(
+        len,
+        b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789",
+    )
 }

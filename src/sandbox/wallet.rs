@@ -146,17 +146,16 @@ impl HotWallet {
 
     /// A fresh wallet with a random 32-byte seed that exists only in memory.
     pub fn generate(network: Network) -> HotWallet {
-        use bitcoin::secp256k1::rand::RngCore;
-        let mut seed = [0u8; 32];
         // A seed fails only when its HMAC is zero or above the curve order
         // (probability below 2^-127): then draw another.
         let master = loop {
-            bitcoin::secp256k1::rand::thread_rng().fill_bytes(&mut seed);
-            if let Ok(master) = Xpriv::new_master(network, &seed) {
+            let mut seed = crate::random::bytes::<32>();
+            let master = Xpriv::new_master(network, &seed);
+            seed.fill(0);
+            if let Ok(master) = master {
                 break master;
             }
         };
-        seed.fill(0);
         HotWallet {
             master,
             network,

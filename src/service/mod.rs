@@ -37,6 +37,8 @@ pub enum Error {
     },
     #[error(transparent)]
     Store(#[from] store::Error),
+    #[error(transparent)]
+    Deliveries(#[from] crate::deliveries::Error),
     #[error("the scheduler failed: {0}")]
     Scheduler(String),
     #[error("the server failed: {0}")]

@@ -103,7 +103,7 @@ impl Store {
         max_attempts: u32,
     ) -> Result<Vec<AlertRow>, Error> {
         let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-        let kinds = serde_json::to_string(&names).map_err(|e| Error::Encode(e.to_string()))?;
+        let kinds = serde_json::to_string(&names)?;
         let mut stmt = self.conn.prepare(
             "SELECT id, kind, severity, order_id, exchange_id, message, created_at, acknowledged FROM alerts
              WHERE emailed_at IS NULL AND acknowledged = 0 AND email_attempts < ?2

@@ -149,9 +149,10 @@ impl Store {
                 if verdict == "ok" {
                     Ok(())
                 } else {
-                    Err(Error::Encode(format!(
-                        "the backup failed its integrity check: {verdict}"
-                    )))
+                    Err(Error::BackupDamaged {
+                        path: target.to_path_buf(),
+                        verdict,
+                    })
                 }
             })
     }

@@ -41,7 +41,11 @@ pub enum Error {
         matches: Vec<String>,
     },
     #[error("cannot encode a value for the database: {0}")]
-    Encode(String),
+    Encode(#[from] serde_json::Error),
+    #[error(
+        "the backup {path} failed its integrity check ({verdict}); it is not usable: try again, and check the disk"
+    )]
+    BackupDamaged { path: PathBuf, verdict: String },
     #[error("database error: {0}")]
     Sqlite(rusqlite::Error),
 }

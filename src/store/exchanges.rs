@@ -178,7 +178,7 @@ impl Store {
                 sats_column(payout.and_then(|p| p.block_height)),
                 row.address_index,
                 row.reconciliation,
-                serde_json::to_string(&row.warnings).map_err(|e| Error::Encode(e.to_string()))?,
+                serde_json::to_string(&row.warnings)?,
                 row.json,
                 time_text(&row.first_seen_at),
                 time_text(&row.updated_at),

@@ -82,7 +82,7 @@ impl Store {
                 order.fee_rate.to_string(),
                 order.amount.to_string(),
                 order.day.to_string(),
-                serde_json::to_string(&order.emails).map_err(|e| Error::Encode(e.to_string()))?,
+                serde_json::to_string(&order.emails)?,
                 order.key,
                 order.pocket_key,
                 order.script_type.as_str(),
@@ -94,7 +94,7 @@ impl Store {
                 order.wallet_gap_limit,
                 order.debitor_iban,
                 serde_json::to_string(&order.payment_method)
-                    .map_err(|e| Error::Encode(e.to_string()))?,
+                    ?,
                 order.pocket_json,
                 time_text(&order.created_on),
                 time_text(&order.stored_at),
@@ -164,7 +164,7 @@ impl Store {
                 id,
                 active,
                 fee_rate.to_string(),
-                serde_json::to_string(payment_method).map_err(|e| Error::Encode(e.to_string()))?,
+                serde_json::to_string(payment_method)?,
                 pocket_json,
                 time_text(&now)
             ],
@@ -184,7 +184,7 @@ impl Store {
                 order.label,
                 order.amount.to_string(),
                 order.day.to_string(),
-                serde_json::to_string(&order.emails).map_err(|e| Error::Encode(e.to_string()))?,
+                serde_json::to_string(&order.emails)?,
                 order.wallet_gap_limit,
                 time_text(&now)
             ],

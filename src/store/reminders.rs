@@ -89,7 +89,7 @@ impl Store {
                 period,
                 time_text(&due_at),
                 time_text(&now),
-                serde_json::to_string(recipients).map_err(|e| Error::Encode(e.to_string()))?,
+                serde_json::to_string(recipients)?,
                 result,
                 trigger
             ],

@@ -16,6 +16,7 @@ use sha2::Sha256;
 
 use super::error::WebError;
 use crate::config::Secret;
+use crate::random;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "pdca_session";
@@ -35,22 +36,12 @@ pub struct Auth {
     key: [u8; 32],
 }
 
-fn random_hex(n: usize) -> String {
-    use bitcoin::secp256k1::rand::RngCore;
-    let mut bytes = vec![0u8; n];
-    bitcoin::secp256k1::rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
 impl Auth {
     pub fn new(password_hash: Option<Secret>) -> Auth {
-        use bitcoin::secp256k1::rand::RngCore;
-        let mut key = [0u8; 32];
-        bitcoin::secp256k1::rand::thread_rng().fill_bytes(&mut key);
         Auth {
             password_hash,
             sessions: Mutex::default(),
-            key,
+            key: random::bytes(),
         }
     }
 
@@ -87,7 +78,7 @@ impl Auth {
 
     /// A new session; its id.
     pub fn create(&self, authenticated: bool) -> String {
-        let id = random_hex(32);
+        let id = random::hex::<32>();
         let mut sessions = self.sessions();
         if sessions.len() >= MAX_SESSIONS
             && let Some(oldest) = sessions

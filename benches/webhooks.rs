@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pocket_dca::config::Config;
-use pocket_dca::pocket::webhook;
+use pocket_dca::pocket::signature;
 use pocket_dca::service;
 use pocket_dca::store::Store;
 
@@ -57,7 +57,7 @@ async fn run(count: usize, concurrency: usize) {
                     let sent = Instant::now();
                     let response = client
                         .post(&url)
-                        .header("x-signature-256", webhook::sign(SECRET, body.as_bytes()))
+                        .header("x-signature-256", signature::sign(SECRET, body.as_bytes()))
                         .header("x-correlation-id", format!("bench-{i}"))
                         .body(body)
                         .send()

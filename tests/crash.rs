@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pocket_dca::pocket::webhook;
+use pocket_dca::pocket::signature;
 use pocket_dca::store::Store;
 
 const SECRET: &str = "crash-test-secret";
@@ -72,7 +72,7 @@ fn no_acknowledged_delivery_is_lost_when_the_process_is_killed() {
                     );
                     let result = client
                         .post(&url)
-                        .header("x-signature-256", webhook::sign(SECRET, body.as_bytes()))
+                        .header("x-signature-256", signature::sign(SECRET, body.as_bytes()))
                         .header("x-correlation-id", &correlation)
                         .body(body)
                         .timeout(Duration::from_secs(5))
@@ -156,7 +156,7 @@ fn sigterm_stops_gracefully_with_everything_stored_and_processed() {
             let body = format!(r#"{{"event": "exchange.executed", "payload": {{"exchange_id": "t{i}", "order_id": "o"}}}}"#);
             let response = client
                 .post(&url)
-                .header("x-signature-256", webhook::sign(SECRET, body.as_bytes()))
+                .header("x-signature-256", signature::sign(SECRET, body.as_bytes()))
                 .body(body)
                 .send()
                 .await

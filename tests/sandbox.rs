@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::{TestSandbox, WebhookSink, s, vectors};
-use pocket_dca::pocket::{Exchange, webhook};
+use pocket_dca::pocket::{Exchange, signature};
 use pocket_dca::sandbox::Options;
 use pocket_dca::sandbox::wallet::HotWallet;
 use pocket_dca::wallet::{KeyPath, Network, PayoutKey, ScriptType};
@@ -100,11 +100,11 @@ impl World {
             .into_iter()
             .map(|r| {
                 assert!(
-                    webhook::verify([SECRET], &r.headers["x-signature-256"], r.body.as_bytes()),
+                    signature::verify([SECRET], &r.headers["x-signature-256"], r.body.as_bytes()),
                     "bad signature on {}",
                     r.body
                 );
-                assert_eq!(r.headers["user-agent"], webhook::USER_AGENT);
+                assert_eq!(r.headers["user-agent"], signature::USER_AGENT);
                 assert_eq!(r.headers["content-type"], "application/json");
                 let v: Value = serde_json::from_str(&r.body).unwrap();
                 (v["event"].as_str().unwrap_or("").to_string(), v)
@@ -548,10 +548,10 @@ fn webhook_hmac_vectors_verify_and_negatives_are_refused() {
         for case in d[group]["vectors"].as_array().unwrap() {
             let body = s(case, "body").as_bytes();
             assert_eq!(
-                webhook::sign(s(case, "secret"), body),
+                signature::sign(s(case, "secret"), body),
                 s(case, "expected_signature")
             );
-            assert!(webhook::verify(
+            assert!(signature::verify(
                 [s(case, "secret")],
                 s(case, "expected_signature"),
                 body
@@ -566,7 +566,7 @@ fn webhook_hmac_vectors_verify_and_negatives_are_refused() {
                 Some(hex_key) => hex::decode(hex_key).unwrap(),
                 None => s(case, "secret").as_bytes().to_vec(),
             };
-            let valid = webhook::verify(
+            let valid = signature::verify(
                 [key],
                 s(case, "presented_signature"),
                 s(case, "body").as_bytes(),
@@ -581,7 +581,7 @@ fn webhook_hmac_vectors_verify_and_negatives_are_refused() {
     }
     // During a rotation any configured secret verifies.
     let body = b"{\"val\":123,\"val1\":123456}";
-    let header = webhook::sign(SECRET, body);
-    assert!(webhook::verify(["new-secret", SECRET], &header, body));
-    assert!(!webhook::verify(["new-secret", "other"], &header, body));
+    let header = signature::sign(SECRET, body);
+    assert!(signature::verify(["new-secret", SECRET], &header, body));
+    assert!(!signature::verify(["new-secret", "other"], &header, body));
 }

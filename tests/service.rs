@@ -8,7 +8,7 @@
 mod common;
 
 use common::{ServiceRig, run, run_json, tool};
-use pocket_dca::pocket::{Btc, Exchange, Payout, webhook};
+use pocket_dca::pocket::{Btc, Exchange, Payout, signature};
 use pocket_dca::sandbox::wallet::HotWallet;
 use pocket_dca::sandbox::{Options, webhook_body};
 use pocket_dca::wallet::{Network, PayoutKey, ScriptType};
@@ -71,7 +71,7 @@ impl ServiceRig {
     }
 
     fn post_signed(&self, body: &str) -> u16 {
-        self.post_webhook(body, Some(webhook::sign(SECRET, body.as_bytes())))
+        self.post_webhook(body, Some(signature::sign(SECRET, body.as_bytes())))
     }
 
     /// A settled exchange of `order` paid to `address`, as Pocket would post it.
@@ -198,12 +198,15 @@ fn bad_and_missing_signatures_are_refused_and_nothing_is_stored() {
     assert_eq!(r.post_webhook(body, None), 401);
     assert_eq!(r.post_webhook(body, Some("sha256=00".into())), 401);
     assert_eq!(
-        r.post_webhook(body, Some(webhook::sign("wrong-secret", body.as_bytes()))),
+        r.post_webhook(body, Some(signature::sign("wrong-secret", body.as_bytes()))),
         401
     );
     let reserialised = body.replace(": ", ":");
     assert_eq!(
-        r.post_webhook(&reserialised, Some(webhook::sign(SECRET, body.as_bytes()))),
+        r.post_webhook(
+            &reserialised,
+            Some(signature::sign(SECRET, body.as_bytes()))
+        ),
         401
     );
     assert_eq!(r.store().delivery_count().unwrap(), 0);
@@ -215,7 +218,7 @@ fn bad_and_missing_signatures_are_refused_and_nothing_is_stored() {
     assert_eq!(r.post_signed(&big), 413);
     assert_eq!(r.store().delivery_count().unwrap(), 0);
     // The bare hex form of the signature (no sha256= prefix) is accepted.
-    let signed = webhook::sign(SECRET, body.as_bytes());
+    let signed = signature::sign(SECRET, body.as_bytes());
     assert_eq!(
         r.post_webhook(body, Some(signed.trim_start_matches("sha256=").into())),
         200

@@ -5,8 +5,8 @@
 mod client;
 pub mod codes;
 mod ids;
+pub mod signature;
 mod types;
-pub mod webhook;
 
 pub use client::{Client, Error, Fetched, RetryPolicy, install_crypto_provider};
 pub use ids::{ExchangeId, OrderId};

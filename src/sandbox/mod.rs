@@ -9,6 +9,7 @@
 mod api;
 mod bank;
 mod chain;
+mod dispatch;
 mod engine;
 mod error;
 mod http;
@@ -16,7 +17,6 @@ pub mod market;
 mod options;
 mod state;
 pub mod wallet;
-mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -25,11 +25,11 @@ use std::sync::Arc;
 
 pub use bank::PaymentRequest;
 pub use chain::BatchResult;
+pub use dispatch::retry_delay_ms;
 pub use engine::{Engine, webhook_body};
 pub use error::ApiError;
 pub use http::router;
 pub use options::{Faults, Options, Prices};
-pub use webhooks::retry_delay_ms;
 
 /// Opens the sandbox's state and builds its engine.
 pub fn engine(options: Options, state_file: Option<&Path>) -> Result<Arc<Engine>, rusqlite::Error> {
@@ -43,7 +43,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let dispatcher = tokio::spawn(webhooks::run(engine.clone()));
+    let dispatcher = tokio::spawn(dispatch::run(engine.clone()));
     let result = axum::serve(listener, router(engine))
         .with_graceful_shutdown(shutdown)
         .await;

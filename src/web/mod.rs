@@ -38,14 +38,14 @@ pub fn webhook_router(state: Arc<WebhookState>) -> Router {
 /// session (logged in when a password is set); the login, the stylesheet and
 /// health do not. Every response carries the security headers.
 pub fn dashboard_router(state: Arc<DashboardState>) -> Router {
-    use pages::{alerts, downloads, exchanges, order, overview, webhooks};
+    use pages::{alerts, deliveries, downloads, exchanges, order, overview};
     let pages = Router::new()
         .route("/", get(overview::overview))
         .route("/orders/{id}", get(order::order))
         .route("/exchanges", get(exchanges::exchanges))
         .route("/alerts", get(alerts::alerts))
         .route("/alerts/{id}/ack", post(alerts::acknowledge))
-        .route("/webhooks", get(webhooks::webhooks))
+        .route("/webhooks", get(deliveries::deliveries))
         .route("/export/exchanges.csv", get(downloads::csv))
         .route("/export/labels.jsonl", get(downloads::labels))
         .route("/logout", post(session::logout))

@@ -14,7 +14,7 @@ use chrono::Utc;
 use crate::config::Secret;
 use crate::deliveries::processor::Processor;
 use crate::deliveries::writer::DeliveryWriter;
-use crate::pocket::webhook::{CORRELATION_HEADER, RETRY_COUNT_HEADER, SIGNATURE_HEADER, verify};
+use crate::pocket::signature::{CORRELATION_HEADER, RETRY_COUNT_HEADER, SIGNATURE_HEADER, verify};
 use crate::store::NewDelivery;
 
 /// The largest body accepted; larger ones get 413.

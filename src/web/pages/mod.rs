@@ -4,9 +4,9 @@
 //! is acknowledging an alert (a POST with the CSRF token).
 
 pub mod alerts;
+pub mod deliveries;
 pub mod downloads;
 pub mod exchanges;
 pub mod order;
 pub mod overview;
 mod views;
-pub mod webhooks;

@@ -11,7 +11,7 @@ use chrono::Utc;
 use super::engine::Engine;
 use super::options::Faults;
 use super::state::Delivery;
-use crate::pocket::webhook::{
+use crate::pocket::signature::{
     CORRELATION_HEADER, RETRY_COUNT_HEADER, SIGNATURE_HEADER, USER_AGENT, sign,
 };
 

@@ -50,7 +50,7 @@ fn delivery_view(d: DeliveryRow, tz: Tz) -> DeliveryView {
     }
 }
 
-pub async fn webhooks(
+pub async fn deliveries(
     State(state): State<Shared>,
     axum::Extension(session): axum::Extension<Session>,
 ) -> Result<Response, WebError> {

@@ -58,10 +58,22 @@ pub enum AlertKind {
     MissedOrder,
     /// A payment reminder could not be sent.
     ReminderFailed,
+    /// A webhook event name the tool has not seen before (once per name).
+    UnknownEvent,
+    /// An exchange field that is not as Pocket documents it.
+    ExchangeFields,
+    /// A settled exchange's payout names another transaction output.
+    PayoutChanged,
+    /// A payout arrived for an exchange stored as refunded.
+    PayoutAfterRefund,
+    /// A payout to the order's key, but not where Pocket should pay.
+    PayoutElsewhere,
+    /// An executed exchange of a lightning order waits for an invoice.
+    LightningPayout,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 12] = [
+    pub const ALL: [AlertKind; 18] = [
         AlertKind::Interrupted,
         AlertKind::Refunded,
         AlertKind::RefundAfterSettlement,
@@ -74,6 +86,12 @@ impl AlertKind {
         AlertKind::UnprocessedWebhook,
         AlertKind::MissedOrder,
         AlertKind::ReminderFailed,
+        AlertKind::UnknownEvent,
+        AlertKind::ExchangeFields,
+        AlertKind::PayoutChanged,
+        AlertKind::PayoutAfterRefund,
+        AlertKind::PayoutElsewhere,
+        AlertKind::LightningPayout,
     ];
 
     /// The name stored, shown and used in dedup keys.
@@ -91,6 +109,12 @@ impl AlertKind {
             AlertKind::UnprocessedWebhook => "unprocessed_webhook",
             AlertKind::MissedOrder => "missed_order",
             AlertKind::ReminderFailed => "reminder_failed",
+            AlertKind::UnknownEvent => "unknown_event",
+            AlertKind::ExchangeFields => "exchange_fields",
+            AlertKind::PayoutChanged => "payout_changed",
+            AlertKind::PayoutAfterRefund => "payout_after_refund",
+            AlertKind::PayoutElsewhere => "payout_elsewhere",
+            AlertKind::LightningPayout => "lightning_payout",
         }
     }
 
@@ -99,6 +123,7 @@ impl AlertKind {
             AlertKind::RefundAfterSettlement
             | AlertKind::ForeignAddress
             | AlertKind::AddressReuse => Severity::Critical,
+            AlertKind::UnknownEvent => Severity::Info,
             _ => Severity::Warning,
         }
     }
@@ -115,6 +140,10 @@ impl AlertKind {
                 | AlertKind::GapHeadroom
                 | AlertKind::MissedOrder
                 | AlertKind::ReminderFailed
+                | AlertKind::PayoutAfterRefund
+                | AlertKind::PayoutChanged
+                | AlertKind::PayoutElsewhere
+                | AlertKind::LightningPayout
         )
     }
 
@@ -169,6 +198,7 @@ mod tests {
         assert_eq!(AlertKind::Interrupted.key("e1"), "interrupted:e1");
         assert_eq!(AlertKind::ForeignAddress.severity(), Severity::Critical);
         assert!(!AlertKind::UnknownOrder.mailed());
-        assert_eq!(AlertKind::mailed_kinds().len(), 8);
+        assert_eq!(AlertKind::mailed_kinds().len(), 12);
+        assert_eq!(AlertKind::UnknownEvent.severity(), Severity::Info);
     }
 }

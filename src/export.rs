@@ -164,7 +164,7 @@ fn origin(order: &StoredOrder) -> Option<String> {
     } else {
         format!("[{fingerprint}/{path}]")
     };
-    Some(match order.script_type {
+    Some(match order.script_type? {
         crate::wallet::ScriptType::P2pkh => format!("pkh({inner})"),
         crate::wallet::ScriptType::P2shP2wpkh => format!("sh(wpkh({inner}))"),
         crate::wallet::ScriptType::P2wpkh => format!("wpkh({inner})"),

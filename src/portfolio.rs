@@ -246,6 +246,7 @@ mod tests {
             reconciliation: "pending".into(),
             warnings: vec![],
             json: String::new(),
+            last_event: None,
             first_seen_at: time(at),
             updated_at: time(at),
         }

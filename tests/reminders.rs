@@ -374,6 +374,7 @@ fn paused_orders_and_orders_whose_purchase_arrived_get_no_reminder() {
     pocket_dca::reconcile::apply(
         &mut store,
         &fetched,
+        None,
         &exchange.to_string(),
         at("2026-12-01T06:00:01Z"),
     )

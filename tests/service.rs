@@ -92,6 +92,7 @@ impl ServiceRig {
             confirmed: Some(false),
             fee: Some(Btc::from_sat(190)),
             amount: Some(Btc::from_sat(196_810)),
+            ..Payout::default()
         });
         e
     }
@@ -265,28 +266,48 @@ fn settled_before_executed_ends_settled() {
 }
 
 #[test]
-fn unknown_events_and_unparsable_bodies_are_kept_unprocessed_with_an_alert() {
+fn unknown_events_are_applied_and_bodies_without_an_exchange_are_kept_unprocessed() {
+    // Issue 10: an event under a name no document gives is applied by its
+    // fields (one informational alert per name); only a body that carries
+    // no exchange stays unprocessed.
     let r = rig(|_| {});
+    let teleported =
+        r#"{"event": "exchange.teleported", "payload": {"exchange_id": "x", "order_id": "o"}}"#;
+    assert_eq!(r.post_signed(teleported), 200);
     assert_eq!(
-        r.post_signed(r#"{"event": "exchange.teleported", "payload": {"exchange_id": "x"}}"#),
+        r.post_signed(r#"{"event": "exchange.teleported", "payload": {"exchange_id": "y"}}"#),
+        200
+    );
+    assert_eq!(
+        r.post_signed(r#"{"event": "order.created", "payload": {"order_id": "o"}}"#),
         200
     );
     assert_eq!(r.post_signed("not json at all"), 200);
     r.settle();
     let deliveries = r.store().deliveries(None).unwrap();
-    assert!(
-        deliveries.iter().all(|d| d.status == "unprocessed"),
-        "{deliveries:?}"
-    );
-    assert_eq!(deliveries[1].event.as_deref(), Some("exchange.teleported"));
-    let alerts = r.alerts();
+    let statuses: Vec<&str> = deliveries.iter().rev().map(|d| d.status.as_str()).collect();
     assert_eq!(
-        alerts
-            .iter()
-            .filter(|a| a["kind"] == "unprocessed_webhook")
-            .count(),
-        2
+        statuses,
+        ["applied", "applied", "unprocessed", "unprocessed"]
     );
+    assert_eq!(deliveries[3].event.as_deref(), Some("exchange.teleported"));
+    assert_eq!(deliveries[1].event.as_deref(), Some("order.created"));
+    let alerts = r.alerts();
+    let count = |kind: &str| alerts.iter().filter(|a| a["kind"] == kind).count();
+    assert_eq!(count("unprocessed_webhook"), 2);
+    assert_eq!(count("unknown_event"), 1, "{alerts:?}");
+    let info = alerts
+        .iter()
+        .find(|a| a["kind"] == "unknown_event")
+        .unwrap();
+    assert_eq!(info["severity"], "info");
+    assert!(
+        info["message"]
+            .as_str()
+            .unwrap()
+            .contains("exchange.teleported")
+    );
+    assert_eq!(r.exchange("x")["state"], "executed");
     // Replaying does not loop: it stays unprocessed.
     let mut cmd = tool(r.dir.path());
     cmd.args(["webhooks", "replay", &deliveries[0].id.to_string()]);

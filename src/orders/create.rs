@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use super::error::Error;
-use super::model::{MAX_GAP_LIMIT, StoredOrder};
+use super::model::{MAX_GAP_LIMIT, PayoutKind, StoredOrder};
 use super::plan::{Plan, validate_fee_rate, validate_plan};
 use crate::payment::Iban;
 use crate::pocket::{
@@ -234,11 +234,13 @@ pub(super) fn stored_order(
             .extended_public_key
             .clone()
             .unwrap_or_else(|| key.slip132_string()),
-        script_type: key.script_type(),
+        payout_kind: PayoutKind::Key,
+        script_type: Some(key.script_type()),
         network: key.network(),
         chain: path.chain().to_vec(),
         start_index: path.index(),
-        signed_address: signed_address.clone(),
+        signed_address: Some(signed_address.clone()),
+        node_pubkey: None,
         gap_limit: order.payout_method.gap_limit.unwrap_or(DEFAULT_GAP_LIMIT),
         wallet_gap_limit: plan.wallet_gap_limit,
         debitor_iban: order

@@ -52,6 +52,42 @@ impl FromStr for Day {
 }
 
 /// An order as the tool keeps it.
+/// Where Pocket pays an order's purchases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayoutKind {
+    /// Fresh addresses derived from an extended key (the orders this tool
+    /// creates).
+    Key,
+    /// Every purchase to one address.
+    Address,
+    /// Over lightning, to a node.
+    Lightning,
+}
+
+impl PayoutKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayoutKind::Key => "key",
+            PayoutKind::Address => "address",
+            PayoutKind::Lightning => "lightning",
+        }
+    }
+}
+
+impl FromStr for PayoutKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "key" => Ok(PayoutKind::Key),
+            "address" => Ok(PayoutKind::Address),
+            "lightning" => Ok(PayoutKind::Lightning),
+            other => Err(format!("unknown payout kind `{other}`")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredOrder {
     /// Pocket's order UUID.
@@ -65,16 +101,22 @@ pub struct StoredOrder {
     pub day: Day,
     /// Recipients of the reminders; empty means `[email] to`.
     pub emails: Vec<String>,
-    /// The key or descriptor as the user gave it (private data).
+    pub payout_kind: PayoutKind,
+    /// The key or descriptor as the user gave it (private data); empty
+    /// unless the payout is to a key.
     pub key: String,
-    /// The `extended_public_key` sent to Pocket.
+    /// The `extended_public_key` sent to Pocket; empty without a key.
     pub pocket_key: String,
-    pub script_type: ScriptType,
+    /// The script type of the payout addresses; `None` over lightning.
+    pub script_type: Option<ScriptType>,
     pub network: Network,
     pub chain: Vec<u32>,
     /// Index of the signed address: the window starts here.
     pub start_index: u32,
-    pub signed_address: Address,
+    /// The address whose signature Pocket checked; `None` over lightning.
+    pub signed_address: Option<Address>,
+    /// The lightning node Pocket pays.
+    pub node_pubkey: Option<String>,
     pub gap_limit: u32,
     pub wallet_gap_limit: u32,
     pub debitor_iban: String,
@@ -97,28 +139,53 @@ pub struct OrderView {
     pub amount: String,
     pub day: String,
     pub emails: Vec<String>,
+    /// `key`, `address` or `lightning`.
+    pub payout: PayoutKind,
     pub key: String,
     pub pocket_key: String,
-    pub script_type: ScriptType,
+    pub script_type: Option<ScriptType>,
     pub network: &'static str,
-    pub derivation_path: String,
+    pub derivation_path: Option<String>,
     pub gap_limit: u32,
     pub wallet_gap_limit: u32,
-    pub signed_address: String,
+    pub signed_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_pubkey: Option<String>,
     pub created_on: String,
     pub payment_method: PaymentMethod,
 }
 
 impl StoredOrder {
-    /// The payout key, parsed again from what the user gave.
+    /// The payout key, parsed again from what the user gave (an order paid
+    /// to one address or over lightning has none).
     pub fn payout_key(&self) -> Result<PayoutKey, wallet::Error> {
-        PayoutKey::parse(&self.key, Some(self.script_type), Some(self.network))
+        if self.payout_kind != PayoutKind::Key {
+            return Err(wallet::Error::Empty);
+        }
+        PayoutKey::parse(&self.key, self.script_type, Some(self.network))
             .or_else(|_| PayoutKey::parse(&self.key, None, Some(self.network)))
     }
 
-    /// The path of the signed address (`derivation_path` at Pocket).
-    pub fn derivation_path(&self) -> KeyPath {
-        KeyPath::on_chain(&self.chain, self.start_index)
+    /// Whether payouts go to fresh addresses derived from a key.
+    pub fn derives(&self) -> bool {
+        self.payout_kind == PayoutKind::Key
+    }
+
+    /// The path of the signed address (`derivation_path` at Pocket), for an
+    /// order paid to a key.
+    pub fn derivation_path(&self) -> Option<KeyPath> {
+        self.derives()
+            .then(|| KeyPath::on_chain(&self.chain, self.start_index))
+    }
+
+    /// Where the payouts go, in words: the script type, or lightning.
+    pub fn payout_description(&self) -> String {
+        match (self.payout_kind, self.script_type) {
+            (PayoutKind::Lightning, _) => "lightning".into(),
+            (PayoutKind::Address, Some(t)) => format!("{t}, one address"),
+            (_, Some(t)) => t.to_string(),
+            (_, None) => "-".into(),
+        }
     }
 
     pub fn view(&self) -> OrderView {
@@ -131,14 +198,16 @@ impl StoredOrder {
             amount: self.amount.to_string(),
             day: self.day.to_string(),
             emails: self.emails.clone(),
+            payout: self.payout_kind,
             key: self.key.clone(),
             pocket_key: self.pocket_key.clone(),
             script_type: self.script_type,
             network: wallet::network_name(self.network),
-            derivation_path: self.derivation_path().to_string(),
+            derivation_path: self.derivation_path().map(|p| p.to_string()),
             gap_limit: self.gap_limit,
             wallet_gap_limit: self.wallet_gap_limit,
-            signed_address: self.signed_address.to_string(),
+            signed_address: self.signed_address.as_ref().map(Address::to_string),
+            node_pubkey: self.node_pubkey.clone(),
             created_on: timestamp::format(&self.created_on),
             payment_method: self.payment_method.clone(),
         }

@@ -61,22 +61,37 @@ pub mod timestamp {
 }
 
 /// A bitcoin amount written as a JSON number of BTC (`0.00197000`), held as
-/// satoshis. A value with more than eight decimals is refused, not rounded.
+/// satoshis. Pocket's number is read exactly; one that is not a whole,
+/// non-negative number of satoshis (more than eight decimals, or negative)
+/// is kept as written next to the satoshis it rounds to, so that the rules
+/// can warn about it instead of refusing the exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Btc(pub Amount);
+pub struct Btc {
+    amount: Amount,
+    written: Option<Decimal>,
+}
 
 impl Btc {
     pub fn from_sat(sat: u64) -> Btc {
-        Btc(Amount::from_sat(sat))
+        Btc {
+            amount: Amount::from_sat(sat),
+            written: None,
+        }
     }
 
     pub fn to_sat(self) -> u64 {
-        self.0.to_sat()
+        self.amount.to_sat()
     }
 
     /// The amount as an exact decimal of BTC with eight decimals.
     pub fn to_decimal(self) -> Decimal {
-        Decimal::from_i128_with_scale(i128::from(self.0.to_sat()), 8)
+        Decimal::from_i128_with_scale(i128::from(self.amount.to_sat()), 8)
+    }
+
+    /// What Pocket wrote, when it was not a whole, non-negative number of
+    /// satoshis (then [`to_sat`](Btc::to_sat) is the nearest one, or 0).
+    pub fn written(self) -> Option<Decimal> {
+        self.written
     }
 
     /// Converts an exact BTC decimal; errors if it is negative or has
@@ -89,13 +104,34 @@ impl Btc {
         if sats.fract() != Decimal::ZERO {
             return Err(format!("{value} BTC is not a whole number of satoshis"));
         }
-        let sats: u64 = sats
-            .trunc()
-            .to_string()
-            .parse()
-            .map_err(|_| format!("{value} BTC is out of range"))?;
-        Ok(Btc(Amount::from_sat(sats)))
+        Ok(Btc::from_sat(whole_sats(sats)?))
     }
+
+    /// Reads Pocket's number leniently: rounded to the nearest satoshi, a
+    /// negative one as 0, both remembered as written.
+    pub fn from_written(value: Decimal) -> Result<Btc, String> {
+        if let Ok(exact) = Btc::from_decimal(value) {
+            return Ok(exact);
+        }
+        let sats = if value.is_sign_negative() {
+            0
+        } else {
+            let rounded = (value * Decimal::from(100_000_000u64))
+                .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            whole_sats(rounded)?
+        };
+        Ok(Btc {
+            amount: Amount::from_sat(sats),
+            written: Some(value),
+        })
+    }
+}
+
+fn whole_sats(sats: Decimal) -> Result<u64, String> {
+    sats.trunc()
+        .to_string()
+        .parse()
+        .map_err(|_| format!("{sats} satoshis is out of range"))
 }
 
 impl fmt::Display for Btc {
@@ -106,14 +142,14 @@ impl fmt::Display for Btc {
 
 impl Serialize for Btc {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        Serialize::serialize(&self.to_decimal(), s)
+        Serialize::serialize(&self.written.unwrap_or_else(|| self.to_decimal()), s)
     }
 }
 
 impl<'de> Deserialize<'de> for Btc {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Btc, D::Error> {
         let value = <Decimal as Deserialize>::deserialize(d)?;
-        Btc::from_decimal(value).map_err(serde::de::Error::custom)
+        Btc::from_written(value).map_err(serde::de::Error::custom)
     }
 }
 
@@ -348,9 +384,16 @@ pub struct ExchangeReason {
     pub code: String,
 }
 
-/// The on-chain payout of a settled exchange.
+/// The payout of a settled exchange: on chain (txid, output, address), or
+/// over lightning (`type` and `status`, beta).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payout {
+    /// `lightning` for a lightning payout; absent on chain.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// A lightning payout's progress (`pending`, `completed`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     #[serde(default)]
     pub txid: Option<String>,
     /// The output index (vout) in `txid`.
@@ -370,6 +413,24 @@ pub struct Payout {
     /// What arrived: `amount − fee` of the exchange.
     #[serde(default)]
     pub amount: Option<Btc>,
+}
+
+impl Payout {
+    /// Whether the payout goes over lightning rather than on chain.
+    pub fn is_lightning(&self) -> bool {
+        self.kind
+            .as_deref()
+            .is_some_and(|k| k.eq_ignore_ascii_case("lightning"))
+    }
+
+    /// Whether a lightning payout reached the node (Pocket's status).
+    pub fn is_completed(&self) -> bool {
+        self.status.as_deref().is_some_and(|s| {
+            ["completed", "complete", "succeeded", "paid", "settled"]
+                .iter()
+                .any(|done| s.eq_ignore_ascii_case(done))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -402,10 +463,24 @@ mod tests {
     }
 
     #[test]
-    fn fractions_of_a_satoshi_are_refused() {
-        let err =
-            serde_json::from_str::<Exchange>(r#"{"id": "x", "amount": 0.000000001}"#).unwrap_err();
-        assert!(err.to_string().contains("satoshi"), "{err}");
+    fn pockets_fractions_of_a_satoshi_are_rounded_and_remembered() {
+        // Issue 10: a ninth decimal no longer fails the whole exchange.
+        let ex: Exchange = serde_json::from_str(
+            r#"{"id": "x", "amount": 0.001970005, "payout": {"amount": -0.1}}"#,
+        )
+        .unwrap();
+        let amount = ex.amount.unwrap();
+        assert_eq!(amount.to_sat(), 197_001);
+        assert_eq!(amount.written().unwrap().to_string(), "0.001970005");
+        let negative = ex.payout.unwrap().amount.unwrap();
+        assert_eq!(
+            (negative.to_sat(), negative.written().unwrap().to_string()),
+            (0, "-0.1".into())
+        );
+        // What the tool itself reads (a user's input) stays strict.
+        let err = Btc::from_decimal("0.000000001".parse().unwrap()).unwrap_err();
+        assert!(err.contains("satoshi"), "{err}");
+        assert_eq!(Btc::from_sat(5).written(), None);
     }
 
     #[test]

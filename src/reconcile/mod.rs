@@ -8,6 +8,7 @@ mod error;
 mod notices;
 mod payout;
 pub mod rules;
+mod search;
 pub mod sync;
 pub mod window;
 
@@ -15,10 +16,12 @@ use chrono::{DateTime, Utc};
 
 pub use error::Error;
 pub use rules::{Headroom, Reconciliation, State, Transition};
+
+use rules::{PayoutFacts, Seen};
 pub use window::{AddressStatus, headroom};
 
-use crate::alerts::AlertKind;
-use crate::orders::model::StoredOrder;
+use crate::alerts::{AlertKind, NewAlert};
+use crate::orders::model::{PayoutKind, StoredOrder};
 use crate::pocket::{Exchange, ExchangeId, OrderId};
 use crate::store::{ExchangeFilter, ExchangeRow, PayoutRow, Store};
 
@@ -35,41 +38,41 @@ impl Applied {
     /// The delivery status this outcome is recorded as.
     pub fn status(&self) -> &'static str {
         match self.transition {
-            Transition::New(_) | Transition::Advance { .. } => "applied",
             Transition::Same => "unchanged",
             Transition::Stale { .. } | Transition::RefundAfterSettlement { .. } => "stale",
+            _ => "applied",
         }
     }
 
     /// Whether the observation changed the stored exchange.
     pub fn changed(&self) -> bool {
-        matches!(
-            self.transition,
-            Transition::New(_) | Transition::Advance { .. }
-        )
+        self.transition.stores()
     }
 }
 
-/// Applies an exchange object in one transaction.
+/// Applies an exchange object in one transaction; `event` is the name of
+/// the envelope it came in, if any.
 pub fn apply(
     store: &mut Store,
     exchange: &Exchange,
+    event: Option<&str>,
     json: &str,
     now: DateTime<Utc>,
 ) -> Result<Applied, Error> {
-    store.transaction(|s| apply_in(s, exchange, json, now))
+    store.transaction(|s| apply_in(s, exchange, event, json, now))
 }
 
 /// Applies an exchange object inside the caller's transaction.
 pub fn apply_in(
     store: &Store,
     exchange: &Exchange,
+    event: Option<&str>,
     json: &str,
     now: DateTime<Utc>,
 ) -> Result<Applied, Error> {
     let stored = store.exchange(&exchange.id)?;
-    let observed = rules::observe(exchange);
-    let transition = rules::transition(stored.as_ref().map(|r| r.state), observed);
+    let observed = rules::observe(exchange, event);
+    let transition = transition_of(stored.as_ref(), exchange, observed);
     let applied = |summary: String| Applied {
         exchange_id: exchange.id.clone(),
         transition,
@@ -83,20 +86,23 @@ pub fn apply_in(
         None => None,
     };
     let mut warnings = rules::check_amounts(exchange);
+    let problems = rules::check_fields(exchange, order.as_ref().map(|o| o.currency));
+    if !problems.is_empty() {
+        store.raise_alert(&notices::exchange_fields(exchange, &problems), now)?;
+    }
+    warnings.extend(problems);
     let previous = stored.as_ref();
-    let already_matched =
-        previous.is_some_and(|p| p.payout.is_some() && p.reconciliation != "pending");
-    let reconciliation = match (&order, &exchange.payout, observed) {
-        (None, _, _) => Reconciliation::UnknownOrder,
-        (Some(_), Some(_), State::Settled | State::Confirmed) if already_matched => {
-            previous_reconciliation(previous)
-        }
-        (Some(order), Some(p), State::Settled | State::Confirmed) => {
-            payout::reconcile(store, order, exchange, p, &mut warnings, now)?
-        }
-        _ => Reconciliation::Pending,
-    };
-    if already_matched && let Some(p) = previous {
+    let reconciliation = reconcile_payout(
+        store,
+        order.as_ref(),
+        exchange,
+        previous,
+        transition,
+        observed,
+        &mut warnings,
+        now,
+    )?;
+    if let Some(p) = previous.filter(|_| !matches!(transition, Transition::PayoutChanged { .. })) {
         warnings = merge(p.warnings.clone(), warnings);
     }
     let row = exchange_row(
@@ -108,24 +114,79 @@ pub fn apply_in(
     );
     store.save_exchange(&ExchangeRow {
         json: json.to_string(),
+        last_event: event.map(str::to_string),
         first_seen_at: previous.map_or(now, |p| p.first_seen_at),
         updated_at: now,
         ..row
     })?;
-    raise_state_alerts(store, exchange, observed, order.as_ref(), now)?;
-    if let Transition::Advance {
-        from: State::Interrupted,
-        ..
-    } = transition
-    {
-        // The user acted: the interruption is over.
-        store.resolve_alert(&AlertKind::Interrupted.key(&exchange.id), now)?;
-    }
+    raise_state_alerts(store, exchange, transition, observed, order.as_ref(), now)?;
     Ok(applied(summary(
         transition,
         &reconciliation,
         order.is_some(),
     )))
+}
+
+/// How the observation moves what is stored.
+fn transition_of(stored: Option<&ExchangeRow>, exchange: &Exchange, observed: State) -> Transition {
+    let stored_payout = stored.and_then(|r| r.payout.as_ref()).map(payout_facts);
+    let observed_payout = exchange.payout.as_ref().map(PayoutFacts::of);
+    rules::transition(
+        stored.map(|r| Seen {
+            state: r.state,
+            payout: stored_payout.as_ref(),
+        }),
+        Seen {
+            state: observed,
+            payout: observed_payout.as_ref(),
+        },
+    )
+}
+
+fn payout_facts(p: &PayoutRow) -> PayoutFacts {
+    PayoutFacts {
+        txid: p.txid.clone(),
+        vout: p.vout,
+        address: p.address.clone(),
+        amount_sat: p.amount_sat,
+        block_height: p.block_height,
+    }
+}
+
+/// Where the exchange's payout landed: matched anew when it is new or
+/// changed (the old match undone), else as it was matched before.
+#[allow(clippy::too_many_arguments)]
+fn reconcile_payout(
+    store: &Store,
+    order: Option<&StoredOrder>,
+    exchange: &Exchange,
+    previous: Option<&ExchangeRow>,
+    transition: Transition,
+    observed: State,
+    warnings: &mut Vec<String>,
+    now: DateTime<Utc>,
+) -> Result<Reconciliation, Error> {
+    let Some(order) = order else {
+        return Ok(Reconciliation::UnknownOrder);
+    };
+    let Some(payout) = &exchange.payout else {
+        return Ok(Reconciliation::Pending);
+    };
+    if payout.is_lightning() {
+        return Ok(Reconciliation::Lightning);
+    }
+    if !matches!(observed, State::Settled | State::Confirmed) {
+        return Ok(Reconciliation::Pending);
+    }
+    let changed = matches!(transition, Transition::PayoutChanged { .. });
+    let matched = previous.filter(|p| p.payout.is_some() && p.reconciliation != "pending");
+    if let (Some(p), false) = (matched, changed) {
+        return Ok(previous_reconciliation(p));
+    }
+    if changed {
+        store.forget_use(&exchange.id)?;
+    }
+    payout::reconcile(store, order, exchange, payout, warnings, now)
 }
 
 /// Handles the transitions that store nothing new: a duplicate, a stale
@@ -149,7 +210,7 @@ fn unchanged(
                 "refund after settlement: exchange stays {stored}, alert raised"
             ))
         }
-        Transition::New(_) | Transition::Advance { .. } => None,
+        _ => None,
     })
 }
 
@@ -157,6 +218,11 @@ fn summary(transition: Transition, reconciliation: &Reconciliation, known: bool)
     let what = match transition {
         Transition::New(state) => format!("new exchange, {state}"),
         Transition::Advance { from, to } => format!("{from} → {to}"),
+        Transition::PayoutAfterRefund { to } => {
+            format!("refunded → {to}: a payout after the refund")
+        }
+        Transition::PayoutChanged { from, to } => format!("{from} → {to}: the payout changed"),
+        Transition::PayoutUpdated { from, to } => format!("{from} → {to}: block height stored"),
         _ => String::new(),
     };
     let detail = match (reconciliation, known) {
@@ -176,10 +242,7 @@ fn merge(mut a: Vec<String>, b: Vec<String>) -> Vec<String> {
     a
 }
 
-fn previous_reconciliation(previous: Option<&ExchangeRow>) -> Reconciliation {
-    let Some(p) = previous else {
-        return Reconciliation::Pending;
-    };
+fn previous_reconciliation(p: &ExchangeRow) -> Reconciliation {
     let index = p.address_index.unwrap_or(0);
     match p.reconciliation.as_str() {
         "matched" => Reconciliation::Matched { index },
@@ -194,6 +257,10 @@ fn previous_reconciliation(previous: Option<&ExchangeRow>) -> Reconciliation {
             order_id: OrderId::default(),
             index,
         },
+        "elsewhere" => Reconciliation::Elsewhere {
+            place: String::new(),
+        },
+        "lightning" => Reconciliation::Lightning,
         _ => Reconciliation::Pending,
     }
 }
@@ -224,6 +291,8 @@ fn exchange_row(
         action_id: action.and_then(|a| a.identification_id.clone()),
         reason_code: exchange.reason.as_ref().map(|r| r.code.clone()),
         payout: exchange.payout.as_ref().map(|payout| PayoutRow {
+            kind: payout.kind.clone(),
+            status: payout.status.clone(),
             txid: payout.txid.clone().unwrap_or_default(),
             vout: payout.outpoint.unwrap_or(0),
             address: payout.bitcoin_address.clone().unwrap_or_default(),
@@ -236,25 +305,56 @@ fn exchange_row(
         reconciliation: reconciliation.code().to_string(),
         warnings,
         json: String::new(),
+        last_event: None,
         first_seen_at: DateTime::UNIX_EPOCH,
         updated_at: DateTime::UNIX_EPOCH,
     }
 }
 
-/// Alerts the user must act on: an interruption, a refund, an unknown order.
+/// Alerts the user must act on: an interruption, a refund, an unknown
+/// order, a payout after a refund or changed, a lightning payout to ask for;
+/// an interruption that is over is closed.
 fn raise_state_alerts(
     store: &Store,
     exchange: &Exchange,
+    transition: Transition,
     state: State,
     order: Option<&StoredOrder>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let name = notices::order_name(exchange, order);
-    if let Some(alert) = notices::state_alert(exchange, state, &name) {
-        store.raise_alert(&alert, now)?;
-    }
+    let mut alerts: Vec<NewAlert> = notices::state_alert(exchange, state, &name)
+        .into_iter()
+        .collect();
     if order.is_none() {
-        store.raise_alert(&notices::unknown_order(exchange, &name), now)?;
+        alerts.push(notices::unknown_order(exchange, &name));
+    }
+    match transition {
+        Transition::PayoutAfterRefund { .. } => {
+            alerts.push(notices::payout_after_refund(exchange, &name))
+        }
+        Transition::PayoutChanged { .. } => alerts.push(notices::payout_changed(exchange, &name)),
+        _ => {}
+    }
+    if let Some(order) = order.filter(|o| o.payout_kind == PayoutKind::Lightning)
+        && state == State::Executed
+        && exchange.payout.is_none()
+    {
+        alerts.push(notices::lightning_payout(order, exchange));
+    }
+    for alert in &alerts {
+        store.raise_alert(alert, now)?;
+    }
+    if let Transition::Advance {
+        from: State::Interrupted,
+        ..
+    } = transition
+    {
+        // The user acted: the interruption is over.
+        store.resolve_alert(&AlertKind::Interrupted.key(&exchange.id), now)?;
+    }
+    if exchange.payout.is_some() {
+        store.resolve_alert(&AlertKind::LightningPayout.key(&exchange.id), now)?;
     }
     Ok(())
 }
@@ -277,7 +377,7 @@ pub fn adopt(store: &mut Store, order_id: &OrderId, now: DateTime<Utc>) -> Resul
             };
             // Seen again from the start, now with its order.
             s.forget_exchange(&row.id)?;
-            apply_in(s, &exchange, &row.json, now)?;
+            apply_in(s, &exchange, row.last_event.as_deref(), &row.json, now)?;
             s.resolve_alert(&AlertKind::UnknownOrder.key(&row.id), now)?;
         }
         Ok::<_, Error>(())

@@ -206,3 +206,93 @@ pub(super) fn gap_headroom(order: &StoredOrder, h: &Headroom) -> NewAlert {
         subject: format!("{}:{}:{}", order.id, h.wallet_gap_limit, h.longest_gap),
     }
 }
+
+/// Fields of an exchange that are not as Pocket documents them.
+pub(super) fn exchange_fields(exchange: &Exchange, problems: &[String]) -> NewAlert {
+    about(
+        AlertKind::ExchangeFields,
+        exchange.order_id.as_ref(),
+        &exchange.id,
+        format!(
+            "Exchange {} is not as Pocket documents it: {}. It is stored with these warnings; check it in the Pocket app.",
+            exchange.id.short(),
+            problems.join("; ")
+        ),
+    )
+}
+
+/// A payout for an exchange stored as refunded.
+pub(super) fn payout_after_refund(exchange: &Exchange, name: &str) -> NewAlert {
+    about(
+        AlertKind::PayoutAfterRefund,
+        exchange.order_id.as_ref(),
+        &exchange.id,
+        format!(
+            "Order {name}: Pocket reported exchange {} as refunded, and now reports a payout for it. The payout is applied and checked; look in the Pocket app whether the money was refunded as well.",
+            exchange.id.short()
+        ),
+    )
+}
+
+/// A settled exchange whose payout names another output.
+pub(super) fn payout_changed(exchange: &Exchange, name: &str) -> NewAlert {
+    let payout = exchange.payout.as_ref();
+    let output = payout
+        .map(|p| {
+            format!(
+                "{}:{} to {}",
+                p.txid.as_deref().unwrap_or("?"),
+                p.outpoint.unwrap_or(0),
+                p.bitcoin_address.as_deref().unwrap_or("?")
+            )
+        })
+        .unwrap_or_default();
+    NewAlert {
+        subject: format!("{}:{output}", exchange.id),
+        ..about(
+            AlertKind::PayoutChanged,
+            exchange.order_id.as_ref(),
+            &exchange.id,
+            format!(
+                "Order {name}: the payout transaction of exchange {} changed; it is now {output} (a replaced transaction, or Pocket's correction). The old match is undone and the new payout checked.",
+                exchange.id.short()
+            ),
+        )
+    }
+}
+
+/// What to do for an executed exchange of a lightning order.
+pub(super) fn lightning_payout(order: &StoredOrder, exchange: &Exchange) -> NewAlert {
+    let sats = exchange.amount.map(|a| a.to_sat()).unwrap_or_default();
+    about(
+        AlertKind::LightningPayout,
+        Some(&order.id),
+        &exchange.id,
+        format!(
+            "Order {}: exchange {} bought {sats} sat, paid out over lightning once you ask: make an invoice of {sats} sat on your node {} and run `pocket-dca exchange payout {} --invoice LNBC…` (or `--channel` to open a channel).",
+            order.name(),
+            exchange.id.short(),
+            order.node_pubkey.as_deref().unwrap_or("?"),
+            exchange.id
+        ),
+    )
+}
+
+/// A payout to the order's key, but not where Pocket should pay.
+pub(super) fn payout_elsewhere(
+    order: &StoredOrder,
+    exchange_id: &ExchangeId,
+    address: &str,
+    place: &str,
+) -> NewAlert {
+    about(
+        AlertKind::PayoutElsewhere,
+        Some(&order.id),
+        exchange_id,
+        format!(
+            "Order {}: exchange {} was paid to {address}, {place}. The coins are yours, but not where your wallet looks for Pocket's payouts: make sure your wallet shows that address.",
+            order.name(),
+            exchange_id.short()
+        ),
+    )
+}

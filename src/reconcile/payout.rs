@@ -7,8 +7,9 @@ use chrono::{DateTime, Utc};
 use super::error::Error;
 use super::notices;
 use super::rules::{self, AddressFact, Reconciliation};
+use super::search;
 use super::window;
-use crate::orders::model::StoredOrder;
+use crate::orders::model::{PayoutKind, StoredOrder};
 use crate::pocket::{Exchange, ExchangeId, Payout};
 use crate::store::Store;
 use crate::wallet::KeyPath;
@@ -28,8 +29,9 @@ pub(super) fn reconcile(
         return Ok(Reconciliation::Pending);
     };
     let vout = payout.outpoint.unwrap_or(0);
-    let fact = locate(store, order, &exchange.id, address)?;
-    let reconciliation = rules::match_payout(&fact, &format!("{txid}:{vout}"));
+    let fact = locate(store, order, &exchange.id, payout, address)?;
+    let single = order.payout_kind == PayoutKind::Address;
+    let reconciliation = rules::match_payout(&fact, &format!("{txid}:{vout}"), single);
     let id = &exchange.id;
     match &reconciliation {
         Reconciliation::Matched { index }
@@ -44,20 +46,27 @@ pub(super) fn reconcile(
                 store.raise_alert(&alert, now)?;
             }
             store.record_use(id, &order.id, *index, (txid, vout), now)?;
-            check_path(order, payout, address, *index, warnings);
-            window::extend(store, order, *index, now)?;
-            window::check_headroom(store, order, now)?;
+            if order.derives() {
+                check_path(order, payout, address, *index, warnings);
+                window::extend(store, order, *index, now)?;
+                window::check_headroom(store, order, now)?;
+            }
         }
         Reconciliation::OtherOrder { order_id, index } => {
             store.record_use(id, order_id, *index, (txid, vout), now)?;
             let alert = notices::other_order(order, id, address, order_id, *index);
             store.raise_alert(&alert, now)?;
         }
+        Reconciliation::Elsewhere { place } => {
+            let alert = notices::payout_elsewhere(order, id, address, place);
+            store.raise_alert(&alert, now)?;
+            warnings.push(format!("paid to {place}"));
+        }
         Reconciliation::Foreign => {
             let searched = window::search_limit(store, order)? + 1;
             store.raise_alert(&notices::foreign(order, id, address, searched), now)?;
         }
-        Reconciliation::Pending | Reconciliation::UnknownOrder => {}
+        Reconciliation::Pending | Reconciliation::UnknownOrder | Reconciliation::Lightning => {}
     }
     Ok(reconciliation)
 }
@@ -68,6 +77,7 @@ fn locate(
     store: &Store,
     order: &StoredOrder,
     exchange_id: &ExchangeId,
+    payout: &Payout,
     address: &str,
 ) -> Result<AddressFact, Error> {
     Ok(match store.address_location(address)? {
@@ -79,9 +89,18 @@ fn locate(
             order_id: owner,
             index,
         },
+        None if !order.derives() => AddressFact::NotFound,
         None => match window::find(store, order, address)? {
             Some(index) => AddressFact::Found { index },
-            None => AddressFact::NotFound,
+            None => {
+                let limit = window::search_limit(store, order)?;
+                let path = payout.derivation_path.as_deref();
+                match search::find_elsewhere(order, path, address, limit)? {
+                    Some(search::Found::OnChain { index }) => AddressFact::Found { index },
+                    Some(search::Found::Elsewhere(place)) => AddressFact::Elsewhere { place },
+                    None => AddressFact::NotFound,
+                }
+            }
         },
     })
 }

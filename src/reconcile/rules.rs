@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use crate::pocket::{Exchange, OrderId};
+use crate::pocket::{Currency, Exchange, MAX_FEE_RATE, MIN_FEE_RATE, OrderId};
 
 /// The state of an exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -45,6 +45,15 @@ impl State {
     /// Nothing more will happen to the exchange: `sync` stops asking.
     pub fn is_final(self) -> bool {
         matches!(self, State::Refunded | State::Confirmed)
+    }
+
+    /// The later of two states on the forward path.
+    fn max_rank(self, other: State) -> State {
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
+        }
     }
 
     /// Position on the forward path interrupted → executed → settled → confirmed.
@@ -84,14 +93,29 @@ impl FromStr for State {
     }
 }
 
-/// The state an exchange object shows: refunded if `reason` is set, else
-/// interrupted if `action` is, else settled (confirmed) if `payout` is, else
-/// executed.
-pub fn observe(exchange: &Exchange) -> State {
-    if exchange.reason.is_some() {
-        State::Refunded
-    } else if exchange.action.is_some() {
+/// The reason codes that name an interruption, not a refund: the user must
+/// act (identify), then the purchase goes on.
+pub const INTERRUPTION_REASONS: [&str; 1] = ["identification_required"];
+
+/// The state an exchange object shows, read as `pocket-api.md` says: an
+/// envelope whose event name says interrupted or refunded decides; else
+/// interrupted if `action` is set (whatever `reason` says: Pocket's official
+/// example sets both), or if `reason` names an interruption; refunded if
+/// `reason` alone is set; settled (confirmed) if `payout` is; else executed.
+pub fn observe(exchange: &Exchange, event: Option<&str>) -> State {
+    let named = event.map(|e| e.to_ascii_lowercase()).unwrap_or_default();
+    let interruption_reason = exchange
+        .reason
+        .as_ref()
+        .is_some_and(|r| INTERRUPTION_REASONS.contains(&r.code.as_str()));
+    if named.ends_with("interrupted") {
         State::Interrupted
+    } else if named.ends_with("refunded") {
+        State::Refunded
+    } else if exchange.action.is_some() || interruption_reason {
+        State::Interrupted
+    } else if exchange.reason.is_some() {
+        State::Refunded
     } else if let Some(payout) = &exchange.payout {
         if payout.confirmed == Some(true) {
             State::Confirmed
@@ -103,6 +127,42 @@ pub fn observe(exchange: &Exchange) -> State {
     }
 }
 
+/// What identifies a payout and where it stands on the chain, as Pocket
+/// reported it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PayoutFacts {
+    pub txid: String,
+    pub vout: u32,
+    pub address: String,
+    pub amount_sat: Option<u64>,
+    pub block_height: Option<u64>,
+}
+
+impl PayoutFacts {
+    pub fn of(payout: &crate::pocket::Payout) -> PayoutFacts {
+        PayoutFacts {
+            txid: payout.txid.clone().unwrap_or_default(),
+            vout: payout.outpoint.unwrap_or(0),
+            address: payout.bitcoin_address.clone().unwrap_or_default(),
+            amount_sat: payout.amount.map(|a| a.to_sat()),
+            block_height: payout.block_height,
+        }
+    }
+
+    /// Whether both name the same output paying the same amount.
+    fn same_output(&self, other: &PayoutFacts) -> bool {
+        (&self.txid, self.vout, &self.address, self.amount_sat)
+            == (&other.txid, other.vout, &other.address, other.amount_sat)
+    }
+}
+
+/// An exchange as stored or as observed: its state and its payout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen<'a> {
+    pub state: State,
+    pub payout: Option<&'a PayoutFacts>,
+}
+
 /// What an observation does to the stored state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
@@ -110,38 +170,85 @@ pub enum Transition {
     New(State),
     /// The stored state moves forward.
     Advance { from: State, to: State },
-    /// The same state again: a duplicate.
+    /// The same state and payout again: a duplicate.
     Same,
     /// An older state arriving late: recorded, nothing changes.
     Stale { stored: State, observed: State },
     /// A refund reported for a settled exchange: an alert, not an overwrite.
     RefundAfterSettlement { stored: State },
+    /// A payout for an exchange stored as refunded: applied and reconciled,
+    /// with an alert.
+    PayoutAfterRefund { to: State },
+    /// A settled exchange whose payout names another output, address or
+    /// amount (a replaced transaction, a correction): the old match is
+    /// undone, the new payout reconciled, with an alert.
+    PayoutChanged { from: State, to: State },
+    /// The same payout with a new block height or confirmation: stored.
+    PayoutUpdated { from: State, to: State },
 }
 
-/// Decides how `observed` changes `stored`: only forward along
-/// interrupted → executed → settled → confirmed, or to refunded from
-/// interrupted or executed.
-pub fn transition(stored: Option<State>, observed: State) -> Transition {
+impl Transition {
+    /// Whether the observation is stored (the rest only log it).
+    pub fn stores(self) -> bool {
+        !matches!(
+            self,
+            Transition::Same | Transition::Stale { .. } | Transition::RefundAfterSettlement { .. }
+        )
+    }
+}
+
+/// Decides how `observed` changes `stored`. The state moves only forward
+/// along interrupted → executed → settled → confirmed, or to refunded from
+/// interrupted or executed — except for what Pocket's retries and
+/// corrections make real: a payout after a refund, a payout that changed,
+/// and a payout's block height or confirmation filling in.
+pub fn transition(stored: Option<Seen>, observed: Seen) -> Transition {
     let Some(stored) = stored else {
-        return Transition::New(observed);
+        return Transition::New(observed.state);
     };
-    if stored == observed {
+    let (from, to) = (stored.state, observed.state);
+    let settled = |s: State| matches!(s, State::Settled | State::Confirmed);
+    if settled(from) && settled(to) {
+        return match (stored.payout, observed.payout) {
+            (Some(old), Some(new)) if !old.same_output(new) => {
+                Transition::PayoutChanged { from, to }
+            }
+            (Some(old), Some(new))
+                if old.block_height != new.block_height && new.block_height.is_some() =>
+            {
+                Transition::PayoutUpdated {
+                    from,
+                    to: from.max_rank(to),
+                }
+            }
+            _ if to.rank() > from.rank() => Transition::Advance { from, to },
+            _ if from == to => Transition::Same,
+            _ => Transition::Stale {
+                stored: from,
+                observed: to,
+            },
+        };
+    }
+    if from == to {
         return Transition::Same;
     }
-    match (stored, observed) {
+    match (from, to) {
         (State::Settled | State::Confirmed, State::Refunded) => {
-            Transition::RefundAfterSettlement { stored }
+            Transition::RefundAfterSettlement { stored: from }
         }
-        (State::Interrupted | State::Executed, State::Refunded) => Transition::Advance {
-            from: stored,
-            to: observed,
+        (State::Refunded, State::Settled | State::Confirmed) => {
+            Transition::PayoutAfterRefund { to }
+        }
+        (State::Interrupted | State::Executed, State::Refunded) => Transition::Advance { from, to },
+        (State::Refunded, _) => Transition::Stale {
+            stored: from,
+            observed: to,
         },
-        (State::Refunded, _) => Transition::Stale { stored, observed },
-        _ if observed.rank() > stored.rank() => Transition::Advance {
-            from: stored,
-            to: observed,
+        _ if to.rank() > from.rank() => Transition::Advance { from, to },
+        _ => Transition::Stale {
+            stored: from,
+            observed: to,
         },
-        _ => Transition::Stale { stored, observed },
     }
 }
 
@@ -161,6 +268,12 @@ pub enum Reconciliation {
     Reused { index: u32, previous: String },
     /// An address of another order.
     OtherOrder { order_id: OrderId, index: u32 },
+    /// Derived from the order's key, but not where Pocket should pay: at
+    /// Pocket's `derivation_path`, on the change chain, or as another script
+    /// type. `place` says which, for the alert and the dashboard.
+    Elsewhere { place: String },
+    /// Paid over lightning: nothing on chain to match.
+    Lightning,
     /// Not derivable from the order's key within the search range.
     Foreign,
 }
@@ -175,6 +288,8 @@ impl Reconciliation {
             Reconciliation::OutsideWindow { .. } => "outside_window",
             Reconciliation::Reused { .. } => "reused",
             Reconciliation::OtherOrder { .. } => "other_order",
+            Reconciliation::Elsewhere { .. } => "elsewhere",
+            Reconciliation::Lightning => "lightning",
             Reconciliation::Foreign => "foreign",
         }
     }
@@ -203,14 +318,21 @@ pub enum AddressFact {
     Others { order_id: OrderId, index: u32 },
     /// Not derived yet; found on the order's chain at this index by the search.
     Found { index: u32 },
+    /// Derived from the order's key elsewhere: on another chain or as another
+    /// script type (`place` in words, like "your change address 1/4").
+    Elsewhere { place: String },
     /// Not derivable from the order's key within the search range.
     NotFound,
 }
 
 /// Matches a payout (`txid:vout`) against what is known of its address.
-/// Several exchanges paid in one output (payout protection) are one payout.
-pub fn match_payout(fact: &AddressFact, outpoint: &str) -> Reconciliation {
+/// Several exchanges paid in one output (payout protection) are one payout;
+/// an order with a single payout address is paid there every time.
+pub fn match_payout(fact: &AddressFact, outpoint: &str, single_address: bool) -> Reconciliation {
     match fact {
+        AddressFact::Ours { index, .. } if single_address => {
+            Reconciliation::Matched { index: *index }
+        }
         AddressFact::Ours { index, used_by } => match used_by.iter().find(|o| *o != outpoint) {
             Some(previous) => Reconciliation::Reused {
                 index: *index,
@@ -223,8 +345,66 @@ pub fn match_payout(fact: &AddressFact, outpoint: &str) -> Reconciliation {
             index: *index,
         },
         AddressFact::Found { index } => Reconciliation::OutsideWindow { index: *index },
+        AddressFact::Elsewhere { place } => Reconciliation::Elsewhere {
+            place: place.clone(),
+        },
         AddressFact::NotFound => Reconciliation::Foreign,
     }
+}
+
+/// The fields of an exchange checked as Pocket documents them — a `txid` of
+/// 64 hex digits, a pair in the order's currency, no negative amount, a fee
+/// rate of 1.2 % to 4.5 %, bitcoin in whole satoshis — each problem as a
+/// sentence. `currency` is the order's, when the order is known.
+pub fn check_fields(exchange: &Exchange, currency: Option<Currency>) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some(txid) = exchange.payout.as_ref().and_then(|p| p.txid.as_deref())
+        && !(txid.len() == 64 && txid.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        problems.push(format!("the payout txid `{txid}` is not 64 hex digits"));
+    }
+    if let (Some(pair), Some(currency)) = (&exchange.pair, currency)
+        && !pair.eq_ignore_ascii_case(&format!("btc/{}", currency.as_str()))
+    {
+        problems.push(format!(
+            "the pair `{pair}` is not btc/{} of the order's currency",
+            currency.as_str()
+        ));
+    }
+    for (name, value) in [
+        ("cost", exchange.cost),
+        ("fee", exchange.fee),
+        ("rate", exchange.rate),
+    ] {
+        if let Some(v) = value.filter(|v| v.is_sign_negative() && !v.is_zero()) {
+            problems.push(format!("the {name} {v} is negative"));
+        }
+    }
+    if let Some(rate) = exchange.fee_rate
+        && !(MIN_FEE_RATE..=MAX_FEE_RATE).contains(&rate)
+    {
+        problems.push(format!(
+            "the fee rate {rate} is outside Pocket's 0.012 to 0.045"
+        ));
+    }
+    let payout = exchange.payout.as_ref();
+    for (name, value) in [
+        ("amount", exchange.amount),
+        ("payout amount", payout.and_then(|p| p.amount)),
+        ("payout fee", payout.and_then(|p| p.fee)),
+    ] {
+        match value.and_then(|v| v.written().map(|w| (v, w))) {
+            Some((_, written)) if written.is_sign_negative() => {
+                problems.push(format!("the {name} {written} BTC is negative; read as 0"));
+            }
+            Some((v, written)) => problems.push(format!(
+                "the {name} {written} BTC has more than 8 decimals; rounded to {} sat",
+                v.to_sat()
+            )),
+            None => {}
+        }
+    }
+    problems
 }
 
 /// The amount checks of an exchange, with its own fee rate: each mismatch
@@ -320,71 +500,361 @@ mod tests {
         }
     }
 
+    fn with(action: Option<&str>, reason: Option<&str>, payout: Option<bool>) -> Exchange {
+        Exchange {
+            action: action.map(|code| ExchangeAction {
+                code: code.into(),
+                ..ExchangeAction::default()
+            }),
+            reason: reason.map(|code| ExchangeReason { code: code.into() }),
+            payout: payout.map(|confirmed| Payout {
+                confirmed: Some(confirmed),
+                ..Payout::default()
+            }),
+            ..ex()
+        }
+    }
+
+    /// One row per rule of `pocket-api.md`'s state reading.
     #[test]
-    fn observed_state_reads_the_fields_in_order() {
-        let mut e = ex();
-        assert_eq!(observe(&e), State::Executed);
-        e.payout = Some(Payout::default());
-        assert_eq!(observe(&e), State::Settled);
-        e.payout.as_mut().unwrap().confirmed = Some(true);
-        assert_eq!(observe(&e), State::Confirmed);
-        e.action = Some(ExchangeAction::default());
-        assert_eq!(observe(&e), State::Interrupted);
-        e.reason = Some(ExchangeReason::default());
-        assert_eq!(observe(&e), State::Refunded);
+    fn the_state_is_read_from_what_pocket_sends() {
+        use State::*;
+        type Case<'a> = (
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<bool>,
+            Option<&'a str>,
+            State,
+        );
+        let cases: &[Case] = &[
+            ("nothing set", None, None, None, None, Executed),
+            ("a payout", None, None, Some(false), None, Settled),
+            (
+                "a confirmed payout",
+                None,
+                None,
+                Some(true),
+                None,
+                Confirmed,
+            ),
+            (
+                "the tutorial's interruption",
+                Some("identification_required"),
+                None,
+                None,
+                None,
+                Interrupted,
+            ),
+            // Pocket's official Postman example sets both: action decides.
+            (
+                "action and reason (Postman)",
+                Some("identify"),
+                Some("identification_required"),
+                None,
+                None,
+                Interrupted,
+            ),
+            (
+                "action and a refund reason",
+                Some("identify"),
+                Some("threshold_exceeded"),
+                None,
+                None,
+                Interrupted,
+            ),
+            (
+                "an interruption reason alone",
+                None,
+                Some("identification_required"),
+                None,
+                None,
+                Interrupted,
+            ),
+            (
+                "a refund reason alone",
+                None,
+                Some("threshold_exceeded"),
+                None,
+                None,
+                Refunded,
+            ),
+            (
+                "a refund reason with a payout",
+                None,
+                Some("other_risk_detected"),
+                Some(false),
+                None,
+                Refunded,
+            ),
+            // The envelope's name decides when it says interrupted or refunded.
+            (
+                "named interrupted",
+                None,
+                None,
+                None,
+                Some("exchange.interrupted"),
+                Interrupted,
+            ),
+            (
+                "named refunded",
+                None,
+                None,
+                Some(false),
+                Some("exchange.refunded"),
+                Refunded,
+            ),
+            (
+                "any other name: the fields",
+                None,
+                None,
+                Some(false),
+                Some("exchange.paid_out"),
+                Settled,
+            ),
+            (
+                "named executed but refunded",
+                None,
+                Some("order_inactive"),
+                None,
+                Some("exchange.executed"),
+                Refunded,
+            ),
+        ];
+        for (what, action, reason, payout, event, expected) in cases {
+            let e = with(*action, *reason, *payout);
+            assert_eq!(observe(&e, *event), *expected, "{what}");
+        }
+    }
+
+    fn facts(txid: &str, vout: u32, height: Option<u64>) -> PayoutFacts {
+        PayoutFacts {
+            txid: txid.into(),
+            vout,
+            address: "tb1qaddress".into(),
+            amount_sat: Some(196_810),
+            block_height: height,
+        }
+    }
+
+    /// One row per transition rule, including the exceptions Pocket's
+    /// retries and corrections make real.
+    #[test]
+    fn the_stored_state_moves_forward_with_the_documented_exceptions() {
+        use State::*;
+        let a = facts("aa", 0, None);
+        let moved = facts("bb", 1, None);
+        let mined = facts("aa", 0, Some(900_001));
+        let remined = facts("aa", 0, Some(900_002));
+        let seen = |state, payout| Seen { state, payout };
+        let cases: Vec<(&str, Option<Seen>, Seen, Transition)> = vec![
+            (
+                "first sight",
+                None,
+                seen(Settled, Some(&a)),
+                Transition::New(Settled),
+            ),
+            (
+                "forward",
+                Some(seen(Interrupted, None)),
+                seen(Executed, None),
+                Transition::Advance {
+                    from: Interrupted,
+                    to: Executed,
+                },
+            ),
+            (
+                "forward past a step",
+                Some(seen(Executed, None)),
+                seen(Confirmed, Some(&a)),
+                Transition::Advance {
+                    from: Executed,
+                    to: Confirmed,
+                },
+            ),
+            (
+                "interrupted to settled",
+                Some(seen(Interrupted, None)),
+                seen(Settled, Some(&a)),
+                Transition::Advance {
+                    from: Interrupted,
+                    to: Settled,
+                },
+            ),
+            (
+                "a duplicate",
+                Some(seen(Executed, None)),
+                seen(Executed, None),
+                Transition::Same,
+            ),
+            (
+                "a duplicate payout",
+                Some(seen(Settled, Some(&a))),
+                seen(Settled, Some(&a)),
+                Transition::Same,
+            ),
+            (
+                "late executed",
+                Some(seen(Settled, Some(&a))),
+                seen(Executed, None),
+                Transition::Stale {
+                    stored: Settled,
+                    observed: Executed,
+                },
+            ),
+            (
+                "late interruption",
+                Some(seen(Executed, None)),
+                seen(Interrupted, None),
+                Transition::Stale {
+                    stored: Executed,
+                    observed: Interrupted,
+                },
+            ),
+            (
+                "refund before payout",
+                Some(seen(Executed, None)),
+                seen(Refunded, None),
+                Transition::Advance {
+                    from: Executed,
+                    to: Refunded,
+                },
+            ),
+            (
+                "refund after settlement",
+                Some(seen(Settled, Some(&a))),
+                seen(Refunded, None),
+                Transition::RefundAfterSettlement { stored: Settled },
+            ),
+            (
+                "executed after refund",
+                Some(seen(Refunded, None)),
+                seen(Executed, None),
+                Transition::Stale {
+                    stored: Refunded,
+                    observed: Executed,
+                },
+            ),
+            (
+                "payout after refund",
+                Some(seen(Refunded, None)),
+                seen(Settled, Some(&a)),
+                Transition::PayoutAfterRefund { to: Settled },
+            ),
+            (
+                "replaced payout",
+                Some(seen(Settled, Some(&a))),
+                seen(Settled, Some(&moved)),
+                Transition::PayoutChanged {
+                    from: Settled,
+                    to: Settled,
+                },
+            ),
+            (
+                "replaced after confirmation",
+                Some(seen(Confirmed, Some(&a))),
+                seen(Settled, Some(&moved)),
+                Transition::PayoutChanged {
+                    from: Confirmed,
+                    to: Settled,
+                },
+            ),
+            (
+                "block height fills in",
+                Some(seen(Settled, Some(&a))),
+                seen(Settled, Some(&mined)),
+                Transition::PayoutUpdated {
+                    from: Settled,
+                    to: Settled,
+                },
+            ),
+            (
+                "block height moves (reorg)",
+                Some(seen(Confirmed, Some(&mined))),
+                seen(Confirmed, Some(&remined)),
+                Transition::PayoutUpdated {
+                    from: Confirmed,
+                    to: Confirmed,
+                },
+            ),
+            (
+                "confirmed with its height",
+                Some(seen(Settled, Some(&a))),
+                seen(Confirmed, Some(&mined)),
+                Transition::PayoutUpdated {
+                    from: Settled,
+                    to: Confirmed,
+                },
+            ),
+            (
+                "confirmed, same height",
+                Some(seen(Settled, Some(&mined))),
+                seen(Confirmed, Some(&mined)),
+                Transition::Advance {
+                    from: Settled,
+                    to: Confirmed,
+                },
+            ),
+            (
+                "unconfirmed again, same payout",
+                Some(seen(Confirmed, Some(&mined))),
+                seen(Settled, Some(&mined)),
+                Transition::Stale {
+                    stored: Confirmed,
+                    observed: Settled,
+                },
+            ),
+        ];
+        for (what, stored, observed, expected) in cases {
+            assert_eq!(transition(stored, observed), expected, "{what}");
+        }
     }
 
     #[test]
-    fn state_only_moves_forward() {
-        use State::*;
-        assert_eq!(transition(None, Settled), Transition::New(Settled));
-        assert_eq!(
-            transition(Some(Interrupted), Executed),
-            Transition::Advance {
-                from: Interrupted,
-                to: Executed
+    fn fields_are_checked_as_pocket_documents_them() {
+        let base: Exchange = serde_json::from_str(
+            r#"{"id": "e", "pair": "btc/eur", "fee_rate": 0.015, "cost": 100.00, "amount": 0.00197,
+                "payout": {"txid": "c01c7a0fd270aa3876119098c0e2d51687a795efab99787e214d8a93ab9f8342"}}"#,
+        )
+        .unwrap();
+        assert!(check_fields(&base, Some(Currency::Eur)).is_empty());
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "a txid that is not hex",
+                r#""payout": {"txid": "not-a-txid"}"#,
+                "64 hex digits",
+            ),
+            ("another currency's pair", r#""pair": "btc/usd""#, "btc/eur"),
+            ("a negative cost", r#""cost": -100.00"#, "negative"),
+            (
+                "a fee rate out of range",
+                r#""fee_rate": 0.5"#,
+                "0.012 to 0.045",
+            ),
+            (
+                "nine decimals",
+                r#""amount": 0.001970001"#,
+                "rounded to 197000 sat",
+            ),
+            (
+                "a negative payout",
+                r#""payout": {"amount": -0.001}"#,
+                "negative; read as 0",
+            ),
+        ];
+        for (what, field, expected) in cases {
+            let mut value = serde_json::to_value(&base).unwrap();
+            let patch: serde_json::Value = serde_json::from_str(&format!("{{{field}}}")).unwrap();
+            for (k, v) in patch.as_object().unwrap() {
+                value[k] = v.clone();
             }
-        );
-        assert_eq!(
-            transition(Some(Executed), Confirmed),
-            Transition::Advance {
-                from: Executed,
-                to: Confirmed
-            }
-        );
-        assert_eq!(
-            transition(Some(Settled), Executed),
-            Transition::Stale {
-                stored: Settled,
-                observed: Executed
-            }
-        );
-        assert_eq!(
-            transition(Some(Executed), Interrupted),
-            Transition::Stale {
-                stored: Executed,
-                observed: Interrupted
-            }
-        );
-        assert_eq!(
-            transition(Some(Executed), Refunded),
-            Transition::Advance {
-                from: Executed,
-                to: Refunded
-            }
-        );
-        assert_eq!(
-            transition(Some(Refunded), Executed),
-            Transition::Stale {
-                stored: Refunded,
-                observed: Executed
-            }
-        );
-        assert_eq!(
-            transition(Some(Settled), Refunded),
-            Transition::RefundAfterSettlement { stored: Settled }
-        );
-        assert_eq!(transition(Some(Settled), Settled), Transition::Same);
+            let e: Exchange = serde_json::from_value(value).unwrap();
+            let problems = check_fields(&e, Some(Currency::Eur));
+            assert!(
+                problems.iter().any(|p| p.contains(expected)),
+                "{what}: {problems:?}"
+            );
+        }
     }
 
     #[test]
@@ -394,15 +864,28 @@ mod tests {
             used_by: vec!["t:1".into()],
         };
         assert_eq!(
-            match_payout(&fact, "t:1"),
+            match_payout(&fact, "t:1", false),
             Reconciliation::Matched { index: 3 }
         );
         assert_eq!(
-            match_payout(&fact, "u:0"),
+            match_payout(&fact, "u:0", false),
             Reconciliation::Reused {
                 index: 3,
                 previous: "t:1".into()
             }
+        );
+        // An order paid to one address is paid there every time.
+        assert_eq!(
+            match_payout(&fact, "u:0", true),
+            Reconciliation::Matched { index: 3 }
+        );
+        let elsewhere = AddressFact::Elsewhere {
+            place: "your change address 1/4".into(),
+        };
+        assert_eq!(match_payout(&elsewhere, "u:0", false).code(), "elsewhere");
+        assert_eq!(
+            match_payout(&AddressFact::NotFound, "u:0", false),
+            Reconciliation::Foreign
         );
     }
 

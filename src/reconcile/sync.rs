@@ -31,7 +31,7 @@ pub async fn sync(
         report.exchanges_checked += 1;
         match client.get_exchange(&id).await {
             Ok(fetched) => {
-                if apply(store, &fetched.value, &fetched.json, now)?.changed() {
+                if apply(store, &fetched.value, None, &fetched.json, now)?.changed() {
                     report.exchanges_changed += 1;
                 }
             }
@@ -56,5 +56,5 @@ pub async fn fetch(
     now: DateTime<Utc>,
 ) -> Result<Applied, Error> {
     let fetched = client.get_exchange(id.trim()).await?;
-    apply(store, &fetched.value, &fetched.json, now)
+    apply(store, &fetched.value, None, &fetched.json, now)
 }

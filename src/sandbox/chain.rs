@@ -77,6 +77,8 @@ impl Engine {
             for (exchange, (_, fee, amount)) in exchanges.into_iter().zip(plan.shares) {
                 let mut exchange = exchange;
                 exchange.payout = Some(Payout {
+                    kind: None,
+                    status: None,
                     txid: Some(txid.clone()),
                     outpoint: Some(vout),
                     bitcoin_address: Some(address.clone()),

@@ -98,6 +98,16 @@ impl Store {
         Ok(())
     }
 
+    /// Undoes the record of which address an exchange's payout used (the
+    /// payout changed).
+    pub fn forget_use(&self, exchange_id: &ExchangeId) -> Result<(), Error> {
+        self.conn.execute(
+            "DELETE FROM address_uses WHERE exchange_id = ?1",
+            [exchange_id],
+        )?;
+        Ok(())
+    }
+
     /// The used indexes of an order's addresses.
     pub fn used_indexes(&self, order_id: &OrderId) -> Result<Vec<u32>, Error> {
         let mut stmt = self

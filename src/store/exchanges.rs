@@ -15,6 +15,10 @@ use crate::reconcile::rules::State;
 /// The payout of a settled exchange, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PayoutRow {
+    /// `lightning`, or `None` on chain.
+    pub kind: Option<String>,
+    /// A lightning payout's status.
+    pub status: Option<String>,
     pub txid: String,
     pub vout: u32,
     pub address: String,
@@ -47,16 +51,21 @@ pub struct ExchangeRow {
     pub reconciliation: String,
     pub warnings: Vec<String>,
     pub json: String,
+    /// The event name of the last delivery applied (`None` for a bare
+    /// exchange or a fetch).
+    pub last_event: Option<String>,
     pub first_seen_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, order_id, known_order, state, pair, fee_rate, cost, fee, rate, amount_sat, executed_on, action_code, action_url, action_id, reason_code, payout_txid, payout_vout, payout_address, payout_path, payout_amount_sat, payout_fee_sat, payout_block_height, address_index, reconciliation, warnings, json, first_seen_at, updated_at";
+const COLUMNS: &str = "id, order_id, known_order, state, pair, fee_rate, cost, fee, rate, amount_sat, executed_on, action_code, action_url, action_id, reason_code, payout_txid, payout_vout, payout_address, payout_path, payout_amount_sat, payout_fee_sat, payout_block_height, address_index, reconciliation, warnings, json, first_seen_at, updated_at, last_event, payout_kind, payout_status";
 
 fn from_row(row: &rusqlite::Row) -> rusqlite::Result<ExchangeRow> {
     let txid: Option<String> = row.get(15)?;
     let payout = match txid {
         Some(txid) => Some(PayoutRow {
+            kind: row.get(29)?,
+            status: row.get(30)?,
             txid,
             vout: row.get(16)?,
             address: row.get(17)?,
@@ -90,6 +99,7 @@ fn from_row(row: &rusqlite::Row) -> rusqlite::Result<ExchangeRow> {
         json: row.get(25)?,
         first_seen_at: time(row, 26)?,
         updated_at: time(row, 27)?,
+        last_event: row.get(28)?,
     })
 }
 
@@ -140,7 +150,7 @@ impl Store {
         let payout = row.payout.as_ref();
         self.conn.execute(
             &format!(
-                "INSERT INTO exchanges ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)
+                "INSERT INTO exchanges ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)
                  ON CONFLICT (id) DO UPDATE SET
                    order_id = excluded.order_id, known_order = excluded.known_order, state = excluded.state,
                    pair = excluded.pair, fee_rate = excluded.fee_rate, cost = excluded.cost, fee = excluded.fee,
@@ -151,7 +161,8 @@ impl Store {
                    payout_amount_sat = excluded.payout_amount_sat, payout_fee_sat = excluded.payout_fee_sat,
                    payout_block_height = excluded.payout_block_height, address_index = excluded.address_index,
                    reconciliation = excluded.reconciliation, warnings = excluded.warnings, json = excluded.json,
-                   updated_at = excluded.updated_at"
+                   updated_at = excluded.updated_at, last_event = excluded.last_event,
+                   payout_kind = excluded.payout_kind, payout_status = excluded.payout_status"
             ),
             params![
                 row.id,
@@ -182,6 +193,9 @@ impl Store {
                 row.json,
                 time_text(&row.first_seen_at),
                 time_text(&row.updated_at),
+                row.last_event,
+                payout.and_then(|p| p.kind.clone()),
+                payout.and_then(|p| p.status.clone()),
             ],
         )?;
         Ok(())

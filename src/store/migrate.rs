@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::error::Error;
 
@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 3,
         name: "reminders",
         sql: include_str!("../../migrations/0003_reminders.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "payout_kinds",
+        sql: include_str!("../../migrations/0004_payout_kinds.sql"),
     },
 ];
 
@@ -63,13 +68,33 @@ pub(super) fn migrate(
             name: migration.name,
             cause,
         };
-        let tx = conn.transaction().map_err(failed)?;
-        tx.execute_batch(migration.sql).map_err(failed)?;
-        tx.pragma_update(None, "user_version", migration.version)
+        // Foreign keys off while a migration runs (SQLite's procedure for
+        // rebuilding a table: a DROP would otherwise cascade to its
+        // children), checked before it commits, and on again after.
+        conn.pragma_update(None, "foreign_keys", "OFF")
             .map_err(failed)?;
-        tx.commit().map_err(failed)?;
+        let applied = apply(conn, migration);
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(failed)?;
+        applied.map_err(failed)?;
     }
     Ok(())
+}
+
+fn apply(conn: &mut Connection, migration: &Migration) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute_batch(migration.sql)?;
+    let broken: Option<String> = tx
+        .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+        .optional()?;
+    if let Some(table) = broken {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+            Some(format!("a row of {table} lost its parent")),
+        ));
+    }
+    tx.pragma_update(None, "user_version", migration.version)?;
+    tx.commit()
 }
 
 pub(super) fn user_version(conn: &Connection) -> rusqlite::Result<u32> {

@@ -4,14 +4,16 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::addresses::insert_addresses;
-use super::columns::{address, conversion, decimal, parsed, time, time_text};
+use super::columns::{conversion, decimal, parsed, time, time_text};
 use super::db::Store;
 use super::error::Error;
-use crate::orders::model::{Day, StoredOrder};
+use crate::orders::model::{Day, PayoutKind, StoredOrder};
 use crate::pocket::{Currency, OrderId, PaymentMethod};
-use crate::wallet::{DerivedAddress, KeyPath, ScriptType, network_name, parse_network};
+use crate::wallet::{
+    DerivedAddress, KeyPath, ScriptType, network_name, parse_address, parse_network,
+};
 
-const ORDER_COLUMNS: &str = "id, label, active, currency, fee_rate, amount, day, emails, key, pocket_key, script_type, network, chain, start_index, signed_address, gap_limit, wallet_gap_limit, debitor_iban, payment_method, pocket_json, created_on, stored_at, updated_at";
+const ORDER_COLUMNS: &str = "id, label, active, currency, fee_rate, amount, day, emails, key, pocket_key, script_type, network, chain, start_index, signed_address, gap_limit, wallet_gap_limit, debitor_iban, payment_method, pocket_json, created_on, stored_at, updated_at, payout_kind, node_pubkey";
 
 fn order_from_row(row: &rusqlite::Row) -> rusqlite::Result<StoredOrder> {
     let chain: String = row.get(12)?;
@@ -26,7 +28,10 @@ fn order_from_row(row: &rusqlite::Row) -> rusqlite::Result<StoredOrder> {
         emails: serde_json::from_str(&row.get::<_, String>(7)?).map_err(conversion)?,
         key: row.get(8)?,
         pocket_key: row.get(9)?,
-        script_type: parsed::<ScriptType>(row, 10)?,
+        script_type: row
+            .get::<_, Option<String>>(10)?
+            .map(|t| t.parse::<ScriptType>().map_err(conversion))
+            .transpose()?,
         network: parse_network(&row.get::<_, String>(11)?).map_err(conversion)?,
         chain: if chain.is_empty() {
             Vec::new()
@@ -37,7 +42,10 @@ fn order_from_row(row: &rusqlite::Row) -> rusqlite::Result<StoredOrder> {
                 .collect::<rusqlite::Result<_>>()?
         },
         start_index: row.get(13)?,
-        signed_address: address(row, 14)?,
+        signed_address: row
+            .get::<_, Option<String>>(14)?
+            .map(|a| parse_address(&a).map_err(conversion))
+            .transpose()?,
         gap_limit: row.get(15)?,
         wallet_gap_limit: row.get(16)?,
         debitor_iban: row.get(17)?,
@@ -47,6 +55,8 @@ fn order_from_row(row: &rusqlite::Row) -> rusqlite::Result<StoredOrder> {
         created_on: time(row, 20)?,
         stored_at: time(row, 21)?,
         updated_at: time(row, 22)?,
+        payout_kind: parsed::<PayoutKind>(row, 23)?,
+        node_pubkey: row.get(24)?,
     })
 }
 
@@ -72,7 +82,7 @@ impl Store {
         }
         tx.execute(
             &format!(
-                "INSERT INTO orders ({ORDER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
+                "INSERT INTO orders ({ORDER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
             ),
             params![
                 order.id,
@@ -85,11 +95,11 @@ impl Store {
                 serde_json::to_string(&order.emails)?,
                 order.key,
                 order.pocket_key,
-                order.script_type.as_str(),
+                order.script_type.map(|t| t.as_str()),
                 network_name(order.network),
                 KeyPath::format_chain(&order.chain),
                 order.start_index,
-                order.signed_address.to_string(),
+                order.signed_address.as_ref().map(|a| a.to_string()),
                 order.gap_limit,
                 order.wallet_gap_limit,
                 order.debitor_iban,
@@ -99,6 +109,8 @@ impl Store {
                 time_text(&order.created_on),
                 time_text(&order.stored_at),
                 time_text(&order.updated_at),
+                order.payout_kind.as_str(),
+                order.node_pubkey,
             ],
         )?;
         insert_addresses(&tx, &order.id, window, order.stored_at)?;

@@ -106,6 +106,15 @@ impl PayoutKey {
         Ok(self)
     }
 
+    /// The same key read as another script type: to recognise the key's
+    /// other addresses (a payout sent where it should not go).
+    pub fn with_script_type(&self, script_type: ScriptType) -> PayoutKey {
+        PayoutKey {
+            script_type,
+            ..self.clone()
+        }
+    }
+
     /// The extended public key in plain BIP-32 form.
     pub fn xpub(&self) -> &Xpub {
         &self.xpub

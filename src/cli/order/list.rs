@@ -39,7 +39,7 @@ pub(super) fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitCode> {
             if order.active { "active" } else { "paused" },
             format!("{} {}", order.currency.code(), order.amount),
             order.day.to_string(),
-            order.script_type.as_str(),
+            order.payout_description(),
             order.fee_rate.to_string(),
             order
                 .payment_method

@@ -65,15 +65,27 @@ pub(super) fn print_order(order: &StoredOrder) {
         order.day
     );
     println!("fee rate   {}", order.fee_rate);
-    println!(
-        "payout     {} from {} at {} (gap limit {}, wallet {})",
-        order.script_type,
-        crate::wallet::network_name(order.network),
+    let network = crate::wallet::network_name(order.network);
+    match (
         order.derivation_path(),
-        order.gap_limit,
-        order.wallet_gap_limit
-    );
-    println!("signed     {}", order.signed_address);
+        &order.signed_address,
+        &order.node_pubkey,
+    ) {
+        (Some(path), _, _) => println!(
+            "payout     {} from {network} at {path} (gap limit {}, wallet {})",
+            order.payout_description(),
+            order.gap_limit,
+            order.wallet_gap_limit
+        ),
+        (None, Some(address), _) => println!("payout     every purchase to {address} ({network})"),
+        (None, None, node) => println!(
+            "payout     over lightning to node {}",
+            node.as_deref().unwrap_or("-")
+        ),
+    }
+    if let (Some(address), true) = (&order.signed_address, order.derives()) {
+        println!("signed     {address}");
+    }
     if !order.emails.is_empty() {
         println!("reminders  {}", order.emails.join(", "));
     }

@@ -33,10 +33,13 @@ struct OrderDetail {
     next_reminder: String,
     recipients: String,
     created_on: String,
-    script_type: &'static str,
+    payout: String,
     network: &'static str,
     signed_address: String,
     path: String,
+    node_pubkey: String,
+    /// Payouts go to fresh addresses derived from a key.
+    derives: bool,
     gap_limit: u32,
     wallet_gap_limit: u32,
     key: String,
@@ -106,10 +109,19 @@ fn detail(order: &StoredOrder, store: &Store, state: &DashboardState) -> OrderDe
             order.emails.join(", ")
         },
         created_on: local(order.created_on, state.tz()),
-        script_type: order.script_type.as_str(),
+        payout: order.payout_description(),
         network: network_name(order.network),
-        signed_address: order.signed_address.to_string(),
-        path: order.derivation_path().to_string(),
+        signed_address: order
+            .signed_address
+            .as_ref()
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        path: order
+            .derivation_path()
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+        node_pubkey: order.node_pubkey.clone().unwrap_or_default(),
+        derives: order.derives(),
         gap_limit: order.gap_limit,
         wallet_gap_limit: order.wallet_gap_limit,
         key: order.key.clone(),

@@ -274,18 +274,27 @@ fn executed_interrupted_refunded_and_settled_flows_follow_the_documented_arithme
     assert_eq!(executed.rate.unwrap().to_string(), "50000.00");
     assert!(executed.action.is_none() && executed.reason.is_none() && executed.payout.is_none());
 
-    // Interrupted above the identification threshold, then identified.
+    // Interrupted above the identification threshold, in Pocket's official
+    // (Postman) shape by default — action identify with a url, and reason
+    // identification_required — then identified.
     let interrupted = w.pay(&order, "1500.00", IBAN);
     let action = interrupted.action.clone().unwrap();
-    assert_eq!(action.code, "identification_required");
-    assert!(action.identification_id.is_some());
+    assert_eq!(action.code, "identify");
+    assert_eq!(
+        action.url.as_deref(),
+        Some("https://portal.pocketbitcoin.com/de/onboarding")
+    );
+    assert_eq!(
+        interrupted.reason.as_ref().unwrap().code,
+        "identification_required"
+    );
     assert!(interrupted.executed_on.is_none() && interrupted.amount.is_none());
     let resumed: Exchange = serde_json::from_value(w.sandbox.post(
         &format!("/sandbox/exchanges/{}/identify", interrupted.id),
         json!({}),
     ))
     .unwrap();
-    assert!(resumed.action.is_none());
+    assert!(resumed.action.is_none() && resumed.reason.is_none());
     assert_eq!(resumed.fee.unwrap().to_string(), "22.50");
     assert_eq!(resumed.amount.unwrap().to_sat(), 2_955_000);
 

@@ -8,7 +8,7 @@
 mod common;
 
 use common::{ServiceRig, run, run_json, tool};
-use pocket_dca::pocket::{Btc, Exchange, Payout, signature};
+use pocket_dca::pocket::{Btc, Exchange, signature};
 use pocket_dca::sandbox::wallet::HotWallet;
 use pocket_dca::sandbox::{Options, webhook_body};
 use pocket_dca::wallet::{Network, PayoutKey, ScriptType};
@@ -26,90 +26,6 @@ impl ServiceRig {
     /// A bank transfer from the order's account.
     fn buy(&self, order: &Value, amount: &str) -> Exchange {
         serde_json::from_value(self.pay(order, amount, IBAN)).unwrap()
-    }
-
-    fn exchanges(&self) -> Vec<Value> {
-        let mut cmd = tool(self.dir.path());
-        cmd.args(["exchanges", "--json"]);
-        run_json(&mut cmd).as_array().unwrap().clone()
-    }
-
-    fn exchange(&self, id: &str) -> Value {
-        self.exchanges()
-            .into_iter()
-            .find(|e| e["id"] == id)
-            .unwrap()
-    }
-
-    fn alerts(&self) -> Vec<Value> {
-        let mut cmd = tool(self.dir.path());
-        cmd.args(["alerts", "--json"]);
-        run_json(&mut cmd).as_array().unwrap().clone()
-    }
-
-    fn addresses(&self, order: &Value) -> Vec<Value> {
-        let mut cmd = tool(self.dir.path());
-        cmd.args(["addresses", order["id"].as_str().unwrap(), "--json"]);
-        run_json(&mut cmd).as_array().unwrap().clone()
-    }
-
-    /// Posts a body straight to the webhook endpoint; the status.
-    fn post_webhook(&self, body: &str, signature: Option<String>) -> u16 {
-        let url = format!("http://{}/webhooks/pocket", self.running().webhook_addr);
-        let body = body.to_string();
-        self.sandbox.runtime.block_on(async move {
-            let mut request = reqwest::Client::new()
-                .post(url)
-                .header("content-type", "application/json")
-                .header("x-correlation-id", "test-correlation")
-                .body(body);
-            if let Some(signature) = signature {
-                request = request.header("x-signature-256", signature);
-            }
-            request.send().await.unwrap().status().as_u16()
-        })
-    }
-
-    fn post_signed(&self, body: &str) -> u16 {
-        self.post_webhook(body, Some(signature::sign(SECRET, body.as_bytes())))
-    }
-
-    /// A settled exchange of `order` paid to `address`, as Pocket would post it.
-    fn settled_exchange(&self, order: &Value, address: &str, txid: &str, vout: u32) -> Exchange {
-        let mut e: Exchange = serde_json::from_str(&format!(
-            r#"{{"id": "{}", "order_id": "{}", "fee_rate": 0.015, "pair": "btc/eur", "type": "buy", "cost": 100.00,
-                "executed_on": "2026-12-01T10:00:00.000Z", "amount": 0.00197000, "rate": 50000.00, "fee": 1.50}}"#,
-            uuid::Uuid::new_v4(),
-            order["id"].as_str().unwrap()
-        ))
-        .unwrap();
-        e.payout = Some(Payout {
-            txid: Some(txid.into()),
-            outpoint: Some(vout),
-            bitcoin_address: Some(address.into()),
-            derivation_path: None,
-            block_height: None,
-            confirmed: Some(false),
-            fee: Some(Btc::from_sat(190)),
-            amount: Some(Btc::from_sat(196_810)),
-            ..Payout::default()
-        });
-        e
-    }
-
-    fn address_at(&self, script_type: ScriptType, index: u32) -> String {
-        let key = PayoutKey::parse(
-            &self.wallet.account_descriptor(script_type).unwrap(),
-            None,
-            None,
-        )
-        .unwrap();
-        key.chain(&[0])
-            .unwrap()
-            .address(index)
-            .unwrap()
-            .address
-            .to_string()
     }
 }
 

@@ -56,6 +56,8 @@ pub(super) struct ExchangeView {
     payout: Option<PayoutView>,
     reconciliation: String,
     warnings: Vec<String>,
+    /// The event name of the last delivery applied.
+    event: Option<String>,
 }
 
 pub(super) fn view(row: &ExchangeRow) -> ExchangeView {
@@ -85,6 +87,7 @@ pub(super) fn view(row: &ExchangeRow) -> ExchangeView {
         }),
         reconciliation: row.reconciliation.clone(),
         warnings: row.warnings.clone(),
+        event: row.last_event.clone(),
     }
 }
 

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::engine::Engine;
 use super::error::{ApiError, Result};
 use super::market;
+use super::options::{IDENTIFY_URL, Interruption};
 use crate::payment::Iban;
 use crate::pocket::codes::error as code;
 use crate::pocket::{Currency, Exchange, ExchangeAction, ExchangeId, ExchangeReason};
@@ -76,11 +77,10 @@ impl Engine {
             exchange.reason = Some(ExchangeReason { code: code.into() });
             "exchange.refunded"
         } else if !stored.identified && request.amount > self.options.identification_threshold {
-            exchange.action = Some(ExchangeAction {
-                code: "identification_required".into(),
-                identification_id: Some(uuid::Uuid::new_v4().to_string()),
-                url: None,
-            });
+            interrupt(
+                &mut exchange,
+                self.faults_in(&state)?.interruption.unwrap_or_default(),
+            );
             "exchange.interrupted"
         } else {
             execute(&mut exchange, prices.of(currency), now)?;
@@ -101,7 +101,7 @@ impl Engine {
         let mut exchange = state
             .exchange(exchange_id)?
             .ok_or_else(|| ApiError::not_found(format!("exchange {exchange_id}")))?;
-        if exchange.action.is_none() || exchange.reason.is_some() {
+        if exchange.action.is_none() {
             return Err(ApiError::bad(
                 "not_interrupted",
                 "only an interrupted exchange waits for identification",
@@ -118,6 +118,7 @@ impl Engine {
             .ok_or_else(|| ApiError::internal("order without currency"))?;
         let now = state.now()?;
         exchange.action = None;
+        exchange.reason = None;
         execute(&mut exchange, prices.of(currency), now)?;
         order.identified = true;
         self.commit(state, |s| {
@@ -162,4 +163,27 @@ fn read_payment(request: &PaymentRequest) -> Result<(String, Currency, Iban)> {
     let debitor = Iban::parse(&request.debitor_iban)
         .map_err(|e| ApiError::bad(code::INVALID_IBAN, e.to_string()))?;
     Ok((reference, currency, debitor))
+}
+
+/// Holds an exchange for identification, in the shape chosen.
+fn interrupt(exchange: &mut Exchange, shape: Interruption) {
+    match shape {
+        Interruption::Official => {
+            exchange.action = Some(ExchangeAction {
+                code: "identify".into(),
+                identification_id: None,
+                url: Some(IDENTIFY_URL.into()),
+            });
+            exchange.reason = Some(ExchangeReason {
+                code: "identification_required".into(),
+            });
+        }
+        Interruption::Tutorial => {
+            exchange.action = Some(ExchangeAction {
+                code: "identification_required".into(),
+                identification_id: Some(uuid::Uuid::new_v4().to_string()),
+                url: None,
+            });
+        }
+    }
 }

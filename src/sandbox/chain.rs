@@ -1,7 +1,7 @@
 //! The blockchain as the sandbox plays it: the end-of-day payout batch (one
 //! output per order, payout protection), and blocks that confirm payouts.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::engine::Engine;
 use super::error::{ApiError, Result};
@@ -26,7 +26,7 @@ pub struct BatchOutput {
     pub order_id: OrderId,
     pub vout: u32,
     pub address: String,
-    pub derivation_path: String,
+    pub derivation_path: Option<String>,
     pub value_sat: u64,
     pub exchange_ids: Vec<ExchangeId>,
 }
@@ -71,6 +71,8 @@ impl Engine {
             let mut order = state
                 .order(&order_id)?
                 .ok_or_else(|| ApiError::internal(format!("order {order_id} vanished")))?;
+            let skip = self.faults_in(&state)?.skip_addresses;
+            order.next_index += skip.min(gap_limit(&order).saturating_sub(1));
             let (address, path) = self.next_address(&order)?;
             let vout = outputs.len() as u32;
             let mut paid = Vec::new();
@@ -82,7 +84,7 @@ impl Engine {
                     txid: Some(txid.clone()),
                     outpoint: Some(vout),
                     bitcoin_address: Some(address.clone()),
-                    derivation_path: Some(path.clone()),
+                    derivation_path: path.clone(),
                     block_height: None,
                     confirmed: Some(false),
                     fee: Some(fee),
@@ -102,11 +104,12 @@ impl Engine {
             updates.push((order, paid));
         }
         self.commit(state, |s| {
+            let event = self.payout_event(s)?;
             for (order, exchanges) in &updates {
                 s.update_order(order)?;
                 for exchange in exchanges {
                     s.update_exchange(exchange, false)?;
-                    self.enqueue(s, "exchange.settled", exchange)?;
+                    self.enqueue(s, &event, exchange)?;
                 }
             }
             Ok(())
@@ -118,8 +121,14 @@ impl Engine {
         })
     }
 
-    fn next_address(&self, order: &StoredOrder) -> Result<(String, String)> {
+    /// The address the order's next payout goes to, and its path (none for
+    /// an order paid to one address).
+    fn next_address(&self, order: &StoredOrder) -> Result<(String, Option<String>)> {
         let payout = &order.order.payout_method;
+        if payout.extended_public_key.is_none() {
+            let address = payout.bitcoin_address.clone().unwrap_or_default();
+            return Ok((address, None));
+        }
         let script_type: ScriptType = order.script_type.parse().map_err(ApiError::internal)?;
         let key = PayoutKey::parse(
             payout.extended_public_key.as_deref().unwrap_or_default(),
@@ -140,7 +149,7 @@ impl Engine {
             .chain(&chain)
             .and_then(|c| c.address(order.next_index))
             .map_err(ApiError::internal)?;
-        Ok((derived.address.to_string(), derived.path.to_string()))
+        Ok((derived.address.to_string(), Some(derived.path.to_string())))
     }
 
     /// Mines `count` blocks: every unconfirmed payout confirms in the first.
@@ -160,12 +169,69 @@ impl Engine {
         let new_height = height + count.max(1);
         self.commit(state, |s| {
             s.set_setting(HEIGHT, &new_height)?;
+            let event = self.payout_event(s)?;
             for exchange in &updated {
                 s.update_exchange(exchange, false)?;
-                self.enqueue(s, "exchange.settled", exchange)?;
+                self.enqueue(s, &event, exchange)?;
             }
             Ok(())
         })?;
         Ok((new_height, confirmed))
     }
+
+    /// Pocket corrects a payout (a replaced transaction, a block height):
+    /// the settled exchange is sent again with the changed fields.
+    pub fn correct_payout(&self, id: &str, correction: &Correction) -> Result<Exchange> {
+        let state = self.state();
+        let mut exchange = state
+            .exchange(id)?
+            .ok_or_else(|| ApiError::not_found(format!("exchange {id}")))?;
+        let Some(payout) = exchange.payout.as_mut() else {
+            return Err(ApiError::bad(
+                "not_settled",
+                "only a settled exchange has a payout to correct (sandbox code)",
+            ));
+        };
+        if let Some(txid) = &correction.txid {
+            payout.txid = Some(txid.clone());
+        }
+        if let Some(vout) = correction.outpoint {
+            payout.outpoint = Some(vout);
+        }
+        if let Some(address) = &correction.bitcoin_address {
+            payout.bitcoin_address = Some(address.clone());
+        }
+        if let Some(height) = correction.block_height {
+            payout.block_height = Some(height);
+        }
+        if let Some(confirmed) = correction.confirmed {
+            payout.confirmed = Some(confirmed);
+        }
+        self.commit(state, |s| {
+            s.update_exchange(&exchange, false)?;
+            let event = self.payout_event(s)?;
+            self.enqueue(s, &event, &exchange)
+        })?;
+        Ok(exchange)
+    }
+}
+
+/// What `POST /sandbox/exchanges/{id}/payout` changes in a settled payout.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Correction {
+    pub txid: Option<String>,
+    pub outpoint: Option<u32>,
+    pub bitcoin_address: Option<String>,
+    pub block_height: Option<u64>,
+    pub confirmed: Option<bool>,
+}
+
+/// The gap limit the order allows Pocket (its default when null).
+fn gap_limit(order: &StoredOrder) -> u32 {
+    order
+        .order
+        .payout_method
+        .gap_limit
+        .unwrap_or(crate::pocket::DEFAULT_GAP_LIMIT)
 }

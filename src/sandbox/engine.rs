@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use tokio::sync::Notify;
 
 use super::error::{ApiError, Result};
-use super::options::{Faults, Options, Prices};
+use super::options::{Faults, Options, PAYOUT_EVENT, Prices};
 use super::state::State;
 use crate::pocket::Exchange;
 
@@ -104,6 +104,19 @@ impl Engine {
         Ok(value)
     }
 
+    /// The knobs in effect.
+    pub(super) fn faults_in(&self, state: &State) -> rusqlite::Result<Faults> {
+        Ok(state.setting(FAULTS)?.unwrap_or_default())
+    }
+
+    /// The event name payouts go out under now.
+    pub(super) fn payout_event(&self, state: &State) -> rusqlite::Result<String> {
+        Ok(self
+            .faults_in(state)?
+            .payout_event
+            .unwrap_or_else(|| PAYOUT_EVENT.to_string()))
+    }
+
     /// Queues the webhook of a change, inside the change's transaction.
     pub(super) fn enqueue(
         &self,
@@ -111,7 +124,7 @@ impl Engine {
         event: &str,
         exchange: &Exchange,
     ) -> rusqlite::Result<()> {
-        let faults: Faults = state.setting(FAULTS)?.unwrap_or_default();
+        let faults = self.faults_in(state)?;
         let bare = faults.bare.unwrap_or(self.options.bare_webhooks);
         let body = webhook_body(event, exchange, bare)
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
@@ -126,16 +139,21 @@ impl Engine {
     }
 }
 
-/// The JSON Pocket posts: the documented envelope, or the bare exchange.
+/// The JSON Pocket posts: the documented envelope (its payload names the
+/// exchange `exchange_id` and carries `welcomeReward`, as Pocket's Postman
+/// examples do), or the bare exchange object of the tutorial.
 pub fn webhook_body(event: &str, exchange: &Exchange, bare: bool) -> serde_json::Result<String> {
     let mut value = serde_json::to_value(exchange)?;
     if bare {
         return serde_json::to_string(&value);
     }
-    if let Some(object) = value.as_object_mut()
-        && let Some(id) = object.remove("id")
-    {
-        object.insert("exchange_id".into(), id);
+    if let Some(object) = value.as_object_mut() {
+        if let Some(id) = object.remove("id") {
+            object.insert("exchange_id".into(), id);
+        }
+        object
+            .entry("welcomeReward")
+            .or_insert(serde_json::Value::Null);
     }
     serde_json::to_string(&serde_json::json!({"event": event, "payload": value}))
 }

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::bank::PaymentRequest;
+use super::chain::Correction;
 use super::engine::Engine;
 use super::error::ApiError;
 use super::options::{Faults, Prices};
@@ -39,6 +40,7 @@ pub fn router(engine: Shared) -> Router {
     let control = Router::new()
         .route("/sandbox/payments", post(payment))
         .route("/sandbox/exchanges/{id}/identify", post(identify))
+        .route("/sandbox/exchanges/{id}/payout", post(correct_payout))
         .route("/sandbox/orders", get(orders))
         .route("/sandbox/orders/{id}/exchanges", get(order_exchanges))
         .route("/sandbox/payouts", post(payouts))
@@ -171,6 +173,15 @@ async fn identify(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     Ok(Json(engine.identify(&id)?).into_response())
+}
+
+async fn correct_payout(
+    State(engine): State<Shared>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let correction: Correction = parse_body(&body)?;
+    Ok(Json(engine.correct_payout(&id, &correction)?).into_response())
 }
 
 async fn orders(State(engine): State<Shared>) -> Result<Response, ApiError> {

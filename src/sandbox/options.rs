@@ -86,7 +86,9 @@ impl Prices {
     }
 }
 
-/// Knobs that make webhook delivery misbehave the way networks do.
+/// Knobs that make webhook delivery misbehave the way networks do, and
+/// choose among the shapes Pocket's documents show (for the deliveries made
+/// while they are set).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Faults {
@@ -103,4 +105,30 @@ pub struct Faults {
     pub paused: bool,
     /// Send the bare exchange object instead of the envelope (overrides the option when set).
     pub bare: Option<bool>,
+    /// How an interruption reads: `official` (Pocket's Postman example, the
+    /// default: `action` identify with a url, and `reason`
+    /// identification_required) or `tutorial` (`action`
+    /// identification_required with an identification_id, no reason).
+    pub interruption: Option<Interruption>,
+    /// The event name payouts are sent under; no document names it
+    /// (default `exchange.settled`).
+    pub payout_event: Option<String>,
+    /// The next payouts skip this many addresses of their order (at most
+    /// the order's gap limit − 1, as Pocket may).
+    pub skip_addresses: u32,
 }
+
+/// The shapes an interruption is published in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Interruption {
+    #[default]
+    Official,
+    Tutorial,
+}
+
+/// Where Pocket's official example sends a user to identify.
+pub const IDENTIFY_URL: &str = "https://portal.pocketbitcoin.com/de/onboarding";
+
+/// The event name of a payout when no knob names one (the tool's guess).
+pub const PAYOUT_EVENT: &str = "exchange.settled";

@@ -166,6 +166,8 @@ pub struct ServiceRig {
     pub config: String,
     /// The wallet the rig's orders are signed with.
     pub wallet: pocket_dca::sandbox::wallet::HotWallet,
+    /// The webhook secret shared by the sandbox and the service.
+    pub secret: String,
 }
 
 impl ServiceRig {
@@ -216,7 +218,104 @@ impl ServiceRig {
             config,
             wallet: pocket_dca::sandbox::wallet::HotWallet::from_seed(&[seed; 32], network)
                 .unwrap(),
+            secret: secret.to_string(),
         }
+    }
+
+    pub fn exchanges(&self) -> Vec<serde_json::Value> {
+        let mut cmd = tool(self.dir.path());
+        cmd.args(["exchanges", "--json"]);
+        run_json(&mut cmd).as_array().unwrap().clone()
+    }
+
+    pub fn exchange(&self, id: &str) -> serde_json::Value {
+        self.exchanges()
+            .into_iter()
+            .find(|e| e["id"] == id)
+            .unwrap()
+    }
+
+    pub fn alerts(&self) -> Vec<serde_json::Value> {
+        let mut cmd = tool(self.dir.path());
+        cmd.args(["alerts", "--json"]);
+        run_json(&mut cmd).as_array().unwrap().clone()
+    }
+
+    pub fn addresses(&self, order: &serde_json::Value) -> Vec<serde_json::Value> {
+        let mut cmd = tool(self.dir.path());
+        cmd.args(["addresses", order["id"].as_str().unwrap(), "--json"]);
+        run_json(&mut cmd).as_array().unwrap().clone()
+    }
+
+    /// Posts a body straight to the webhook endpoint; the status.
+    pub fn post_webhook(&self, body: &str, signature: Option<String>) -> u16 {
+        let url = format!("http://{}/webhooks/pocket", self.running().webhook_addr);
+        let body = body.to_string();
+        self.sandbox.runtime.block_on(async move {
+            let mut request = reqwest::Client::new()
+                .post(url)
+                .header("content-type", "application/json")
+                .header("x-correlation-id", "test-correlation")
+                .body(body);
+            if let Some(signature) = signature {
+                request = request.header("x-signature-256", signature);
+            }
+            request.send().await.unwrap().status().as_u16()
+        })
+    }
+
+    pub fn post_signed(&self, body: &str) -> u16 {
+        self.post_webhook(
+            body,
+            Some(pocket_dca::pocket::signature::sign(
+                &self.secret,
+                body.as_bytes(),
+            )),
+        )
+    }
+
+    /// A settled exchange of `order` paid to `address`, as Pocket would post it.
+    pub fn settled_exchange(
+        &self,
+        order: &serde_json::Value,
+        address: &str,
+        txid: &str,
+        vout: u32,
+    ) -> pocket_dca::pocket::Exchange {
+        let mut e: pocket_dca::pocket::Exchange = serde_json::from_str(&format!(
+            r#"{{"id": "{}", "order_id": "{}", "fee_rate": 0.015, "pair": "btc/eur", "type": "buy", "cost": 100.00,
+                "executed_on": "2026-12-01T10:00:00.000Z", "amount": 0.00197000, "rate": 50000.00, "fee": 1.50}}"#,
+            uuid::Uuid::new_v4(),
+            order["id"].as_str().unwrap()
+        ))
+        .unwrap();
+        e.payout = Some(pocket_dca::pocket::Payout {
+            txid: Some(txid.into()),
+            outpoint: Some(vout),
+            bitcoin_address: Some(address.into()),
+            derivation_path: None,
+            block_height: None,
+            confirmed: Some(false),
+            fee: Some(pocket_dca::pocket::Btc::from_sat(190)),
+            amount: Some(pocket_dca::pocket::Btc::from_sat(196_810)),
+            ..pocket_dca::pocket::Payout::default()
+        });
+        e
+    }
+
+    pub fn address_at(&self, script_type: pocket_dca::wallet::ScriptType, index: u32) -> String {
+        let key = pocket_dca::wallet::PayoutKey::parse(
+            &self.wallet.account_descriptor(script_type).unwrap(),
+            None,
+            None,
+        )
+        .unwrap();
+        key.chain(&[0])
+            .unwrap()
+            .address(index)
+            .unwrap()
+            .address
+            .to_string()
     }
 
     /// Creates an order through the CLI, signed by the rig's wallet.

@@ -434,6 +434,62 @@ fn a_lost_answer_to_order_creation_is_resolved_through_the_challenge() {
 }
 
 #[test]
+fn an_unreadable_answer_to_order_creation_never_leads_to_a_second_order() {
+    let s = setup();
+    let rounds = [
+        ("undecodable", true, ScriptType::P2wpkh),
+        ("garbage", false, ScriptType::P2shP2wpkh),
+        ("bad_gateway", false, ScriptType::P2pkh),
+    ];
+    for (answer, names_the_id, script_type) in rounds {
+        // Each round on its own account, so that the imports do not overlap.
+        let key = s.key(script_type, "slip132");
+        s.sandbox
+            .post("/sandbox/webhooks", json!({"order_answer": answer}));
+        let before = s.sandbox.get("/sandbox/orders").as_array().unwrap().len();
+        let (challenge, signature) = signed(&s, script_type, &key, "0/0");
+        let args = s.create_args(&key, "0/0", &challenge, &signature);
+        let mut cmd = tool(s.dir.path());
+        cmd.args(&args);
+        let (code, _, err) = run(&mut cmd);
+        assert_ne!(code, 0, "{answer}");
+        assert!(err.contains("WAS created"), "{answer}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let orders = s.sandbox.get("/sandbox/orders");
+        let orders = orders.as_array().unwrap();
+        assert_eq!(orders.len(), before + 1, "{answer}");
+        let id = orders.last().unwrap()["id"].as_str().unwrap().to_string();
+        if names_the_id {
+            assert!(err.contains(&format!("order import {id}")), "{err}");
+        }
+        // Running the same command again creates nothing: the challenge is used.
+        let mut cmd = tool(s.dir.path());
+        cmd.args(&args);
+        let (code, _, err) = run(&mut cmd);
+        assert_ne!(code, 0);
+        assert!(err.contains("already used"), "{err}");
+        assert_eq!(
+            s.sandbox.get("/sandbox/orders").as_array().unwrap().len(),
+            before + 1
+        );
+        // Following the advice imports the one order.
+        s.sandbox
+            .post("/sandbox/webhooks", json!({"order_answer": "normal"}));
+        let mut cmd = tool(s.dir.path());
+        cmd.args([
+            "order", "import", &id, "--key", &key, "--amount", "100", "--day", "1",
+        ]);
+        let (code, _, err) = run(&mut cmd);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            s.sandbox.get("/sandbox/orders").as_array().unwrap().len(),
+            before + 1
+        );
+    }
+    assert_eq!(s.order_count(), 3);
+}
+
+#[test]
 fn order_create_help_shows_a_full_example() {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = tool(dir.path());

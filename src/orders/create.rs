@@ -167,15 +167,20 @@ pub async fn create(
             gap_limit: req.gap_limit,
         },
     };
+    // Anything but a readable 201 or a refusal leaves the outcome open:
+    // the challenge tells whether the order exists.
     let created = match client.create_order(&body).await {
         Ok(created) => created,
-        Err(e @ (pocket::Error::Timeout { .. } | pocket::Error::Connect { .. })) => {
-            return Err(after_lost_answer(client, &req.challenge_id, e.to_string()).await);
+        Err(e @ (pocket::Error::Rejected { .. } | pocket::Error::Unauthorized)) => {
+            return Err(e.into());
         }
-        Err(e @ pocket::Error::Http { status, .. }) if status >= 500 => {
-            return Err(after_lost_answer(client, &req.challenge_id, e.to_string()).await);
+        Err(e) => {
+            let id = match &e {
+                pocket::Error::Decode { id, .. } => id.clone(),
+                _ => None,
+            };
+            return Err(after_lost_answer(client, &req.challenge_id, e.to_string(), id).await);
         }
-        Err(e) => return Err(e.into()),
     };
     let order = stored_order(
         &created.value,
@@ -191,11 +196,22 @@ pub async fn create(
     Ok(order)
 }
 
-async fn after_lost_answer(client: &Client, challenge_id: &str, cause: String) -> Error {
+/// What to tell the user when `POST /orders` gave no readable answer:
+/// whether the order exists (and its id, when the answer named one).
+async fn after_lost_answer(
+    client: &Client,
+    challenge_id: &str,
+    cause: String,
+    id: Option<String>,
+) -> Error {
     match client.get_challenge(challenge_id).await {
         Ok(c) if c.value.completed_on.is_some() => Error::CreatedWithoutAnswer {
             challenge_id: challenge_id.to_string(),
             cause,
+            import: match id {
+                Some(id) => format!("run `pocket-dca order import {id} --key …` with the same key and plan flags"),
+                None => "find its id in the Pocket app, then run `pocket-dca order import ID --key …` with the same key and plan flags".into(),
+            },
         },
         Ok(_) => Error::NotCreated {
             challenge_id: challenge_id.to_string(),
@@ -250,7 +266,7 @@ pub(super) fn stored_order(
             .unwrap_or_default(),
         payment_method: order.payment_method.clone(),
         pocket_json: json.to_string(),
-        created_on: order.created_on,
+        created_on: order.created_on.unwrap_or(now),
         stored_at: now,
         updated_at: now,
     }

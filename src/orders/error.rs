@@ -52,9 +52,14 @@ pub enum Error {
     },
     #[error(
         "Pocket did not answer ({cause}), but challenge {challenge_id} is now used: the order WAS created. \
-         Find its id in the Pocket app, then run `pocket-dca order import ID --key …` with the same key and plan flags"
+         {import}; do not create it again"
     )]
-    CreatedWithoutAnswer { challenge_id: String, cause: String },
+    CreatedWithoutAnswer {
+        challenge_id: String,
+        cause: String,
+        /// The next step: the import command.
+        import: String,
+    },
     #[error(
         "Pocket did not answer ({cause}) and challenge {challenge_id} is still unused: the order was NOT created; run the same command again"
     )]

@@ -77,6 +77,8 @@ pub enum Error {
         during: &'static str,
         reason: String,
         body: String,
+        /// The `id` the answer names, when it can be read at all.
+        id: Option<String>,
     },
     #[error("cannot set up the HTTPS client: {0}")]
     Setup(String),
@@ -342,6 +344,9 @@ impl Client {
                     during,
                     reason: e.to_string(),
                     body: truncate(&text),
+                    id: serde_json::from_str::<serde_json::Value>(&text)
+                        .ok()
+                        .and_then(|v| v.get("id")?.as_str().map(str::to_string)),
                 });
         }
         Err(match status {

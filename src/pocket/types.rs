@@ -270,8 +270,9 @@ pub struct OrderPatch {
 pub struct Order {
     pub id: OrderId,
     pub active: bool,
-    #[serde(with = "timestamp")]
-    pub created_on: DateTime<Utc>,
+    /// When Pocket created the order (`null` is read as not known).
+    #[serde(default, with = "timestamp::option")]
+    pub created_on: Option<DateTime<Utc>>,
     #[serde(default)]
     pub affiliate_id: Option<String>,
     pub fee_rate: Decimal,
@@ -282,6 +283,9 @@ pub struct Order {
 /// How the user pays: the account paid from, and Pocket's bank details.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentMethod {
+    /// The order's currency; one the tool does not know is read as `None`
+    /// (the order's JSON is kept as Pocket wrote it).
+    #[serde(default, deserialize_with = "known_currency")]
     pub currency: Option<Currency>,
     #[serde(default)]
     pub debitor_iban: Option<String>,
@@ -329,10 +333,32 @@ pub struct PayoutMethod {
     pub extended_public_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub derivation_path: Option<String>,
-    #[serde(default)]
+    /// A number, or a string as a community OpenAPI description types it.
+    #[serde(default, deserialize_with = "number_or_string")]
     pub gap_limit: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_pubkey: Option<String>,
+}
+
+/// A currency, or `None` for one the tool does not know.
+fn known_currency<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Currency>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.and_then(|text| text.parse().ok()))
+}
+
+/// A count written as a JSON number or a string (`10`, `"10"`), or null.
+fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Number(u64),
+        Text(String),
+    }
+    match Option::<Either>::deserialize(d)? {
+        None => Ok(None),
+        Some(Either::Number(n)) => u32::try_from(n).map(Some).map_err(serde::de::Error::custom),
+        Some(Either::Text(t)) if t.trim().is_empty() => Ok(None),
+        Some(Either::Text(t)) => t.trim().parse().map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 /// An exchange: what Pocket bought (or refunded) for one payment. The state
@@ -481,6 +507,29 @@ mod tests {
         let err = Btc::from_decimal("0.000000001".parse().unwrap()).unwrap_err();
         assert!(err.contains("satoshi"), "{err}");
         assert_eq!(Btc::from_sat(5).written(), None);
+    }
+
+    #[test]
+    fn an_order_is_read_tolerantly() {
+        let text = r#"{"id": "o1", "active": true, "created_on": null, "fee_rate": 0.015,
+            "payment_method": {"currency": "usd", "debitor_iban": "DE75512108001245126199", "new": {}},
+            "payout_method": {"bitcoin_address": "tb1q", "gap_limit": "20", "extra": [1]},
+            "surprise": true}"#;
+        let order: Order = serde_json::from_str(text).unwrap();
+        assert_eq!(order.created_on, None);
+        assert_eq!(order.payment_method.currency, None);
+        assert_eq!(order.payout_method.gap_limit, Some(20));
+        for gap in ["10", "\"10\"", "null"] {
+            let text = format!(
+                r#"{{"id": "o", "active": true, "fee_rate": 0.02, "payment_method": {{}}, "payout_method": {{"gap_limit": {gap}}}}}"#
+            );
+            let order: Order = serde_json::from_str(&text).unwrap();
+            assert_eq!(
+                order.payout_method.gap_limit,
+                (gap != "null").then_some(10),
+                "{gap}"
+            );
+        }
     }
 
     #[test]

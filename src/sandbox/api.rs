@@ -73,7 +73,7 @@ impl Engine {
         let order = Order {
             id: OrderId::new(uuid::Uuid::new_v4().to_string()),
             active: request.active,
-            created_on: now,
+            created_on: Some(now),
             affiliate_id: request.affiliate_id.clone(),
             fee_rate: request.fee_rate,
             payment_method: creditor_details(

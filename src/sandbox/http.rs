@@ -20,7 +20,7 @@ use super::bank::PaymentRequest;
 use super::chain::Correction;
 use super::engine::Engine;
 use super::error::ApiError;
-use super::options::{Faults, Prices};
+use super::options::{Faults, OrderAnswer, Prices};
 use crate::pocket::codes::{self, error as code};
 
 type Shared = Arc<Engine>;
@@ -122,7 +122,19 @@ async fn create_order(State(engine): State<Shared>, body: Bytes) -> Result<Respo
     if !engine.options.order_create_delay.is_zero() {
         tokio::time::sleep(engine.options.order_create_delay).await;
     }
-    Ok(created(order))
+    Ok(match engine.faults()?.order_answer {
+        OrderAnswer::Normal => created(order),
+        OrderAnswer::Undecodable => created(json!({
+            "id": order.id, "active": "yes", "created_on": 1_700_000_000,
+            "fee_rate": "1.5 %", "payment_method": [], "payout_method": null,
+        })),
+        OrderAnswer::Garbage => (
+            StatusCode::CREATED,
+            "<html><body>order created</body></html>",
+        )
+            .into_response(),
+        OrderAnswer::BadGateway => (StatusCode::BAD_GATEWAY, "Bad Gateway").into_response(),
+    })
 }
 
 async fn get_order(

@@ -116,6 +116,24 @@ pub struct Faults {
     /// The next payouts skip this many addresses of their order (at most
     /// the order's gap limit − 1, as Pocket may).
     pub skip_addresses: u32,
+    /// How `POST /v1/orders` answers once the order is created, to try a
+    /// client's handling of an answer it cannot read.
+    pub order_answer: OrderAnswer,
+}
+
+/// The answers `POST /v1/orders` can give after creating the order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderAnswer {
+    /// 201 with the order.
+    #[default]
+    Normal,
+    /// 201 with the order's id but fields of the wrong types.
+    Undecodable,
+    /// 201 with a body that is not JSON.
+    Garbage,
+    /// 502 from a proxy in front of Pocket.
+    BadGateway,
 }
 
 /// The shapes an interruption is published in.

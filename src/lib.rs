@@ -19,6 +19,7 @@ pub mod service;
 // is computed and exported from them.
 pub mod deliveries;
 pub mod export;
+pub mod lightning;
 pub mod orders;
 pub mod portfolio;
 pub mod reconcile;

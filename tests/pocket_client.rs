@@ -117,12 +117,13 @@ fn order_creation_is_never_retried() {
             debitor_iban: "DE75512108001245126199".into(),
         },
         payout_method: PayoutMethodCreate {
-            bitcoin_address: "x".into(),
+            bitcoin_address: Some("x".into()),
             message: "m".into(),
             signature: "s".into(),
-            extended_public_key: "k".into(),
-            derivation_path: "0/0".into(),
+            extended_public_key: Some("k".into()),
+            derivation_path: Some("0/0".into()),
             gap_limit: None,
+            node_pubkey: None,
         },
     };
     let err = runtime

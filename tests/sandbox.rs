@@ -186,11 +186,14 @@ fn order_creation_refuses_what_pocket_refuses() {
     bad["payout_method"]["bitcoin_address"] = json!("bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu");
     refused(&w, bad, "invalid_bitcoin_address");
     refused(&w, json!({"active": true}), "invalid_request");
+    // A lightning payout (issue 10: accepted as Pocket's reference describes
+    // it) is refused when the node did not sign the challenge's message.
     refused(
         &w,
         json!({"active": true, "fee_rate": 0.015, "payment_method": {"currency": "eur", "debitor_iban": IBAN},
-               "payout_method": {"node_pubkey": "02aa", "message": "m", "signature": "s"}}),
-        "unsupported_payout_method",
+               "payout_method": {"node_pubkey": "029ef8ee0ba895e2807ac1df1987a7888116c468e70f42e7b089e06811b0e45482",
+                                 "message": good["payout_method"]["message"], "signature": "yyyy"}}),
+        "invalid_signature",
     );
 
     // The good body works once; the challenge is then used.

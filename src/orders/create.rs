@@ -15,7 +15,9 @@ use crate::pocket::{
     PayoutMethodCreate, challenge_message, timestamp,
 };
 use crate::store::Store;
-use crate::wallet::{Address, DerivedAddress, KeyPath, PayoutKey, verify_message};
+use crate::wallet::{
+    Address, DerivedAddress, KeyPath, Network, PayoutKey, ScriptType, verify_message,
+};
 
 /// A fresh challenge and what to sign for it.
 #[derive(Debug, Clone)]
@@ -159,12 +161,13 @@ pub async fn create(
             debitor_iban: req.debitor_iban.as_str().to_string(),
         },
         payout_method: PayoutMethodCreate {
-            bitcoin_address: checked.derived.address.to_string(),
+            bitcoin_address: Some(checked.derived.address.to_string()),
             message: checked.message.clone(),
             signature: req.signature.trim().to_string(),
-            extended_public_key: pocket_key.clone(),
-            derivation_path: req.path.to_string(),
+            extended_public_key: Some(pocket_key.clone()),
+            derivation_path: Some(req.path.to_string()),
             gap_limit: req.gap_limit,
+            node_pubkey: None,
         },
     };
     // Anything but a readable 201 or a refusal leaves the outcome open:
@@ -182,13 +185,24 @@ pub async fn create(
             return Err(after_lost_answer(client, &req.challenge_id, e.to_string(), id).await);
         }
     };
+    let pocket_key = created
+        .value
+        .payout_method
+        .extended_public_key
+        .clone()
+        .unwrap_or(pocket_key);
+    let payout = Payout::to_key(
+        &req.key_text,
+        &req.key,
+        pocket_key,
+        &req.path,
+        &checked.derived.address,
+    );
     let order = stored_order(
         &created.value,
         &created.json,
-        &req.key_text,
-        &req.key,
-        &req.path,
-        &checked.derived.address,
+        req.currency,
+        payout,
         &req.plan,
         now,
     );
@@ -224,14 +238,13 @@ async fn after_lost_answer(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The order as stored, from Pocket's answer and the local plan, paid to
+/// `payout` (set by the caller for a key, one address or lightning).
 pub(super) fn stored_order(
     order: &pocket::Order,
     json: &str,
-    key_text: &str,
-    key: &PayoutKey,
-    path: &KeyPath,
-    signed_address: &Address,
+    currency: Currency,
+    payout: Payout,
     plan: &Plan,
     now: DateTime<Utc>,
 ) -> StoredOrder {
@@ -239,24 +252,20 @@ pub(super) fn stored_order(
         id: order.id.clone(),
         label: plan.label.clone(),
         active: order.active,
-        currency: order.payment_method.currency.unwrap_or(Currency::Eur),
+        currency,
         fee_rate: order.fee_rate,
         amount: plan.amount,
         day: plan.day,
         emails: plan.emails.clone(),
-        key: key_text.to_string(),
-        pocket_key: order
-            .payout_method
-            .extended_public_key
-            .clone()
-            .unwrap_or_else(|| key.slip132_string()),
-        payout_kind: PayoutKind::Key,
-        script_type: Some(key.script_type()),
-        network: key.network(),
-        chain: path.chain().to_vec(),
-        start_index: path.index(),
-        signed_address: Some(signed_address.clone()),
-        node_pubkey: None,
+        payout_kind: payout.kind,
+        key: payout.key_text,
+        pocket_key: payout.pocket_key,
+        script_type: payout.script_type,
+        network: payout.network,
+        chain: payout.chain,
+        start_index: payout.start_index,
+        signed_address: payout.address,
+        node_pubkey: payout.node_pubkey,
         gap_limit: order.payout_method.gap_limit.unwrap_or(DEFAULT_GAP_LIMIT),
         wallet_gap_limit: plan.wallet_gap_limit,
         debitor_iban: order
@@ -269,5 +278,42 @@ pub(super) fn stored_order(
         created_on: order.created_on.unwrap_or(now),
         stored_at: now,
         updated_at: now,
+    }
+}
+
+/// Where an order's payouts go, as stored.
+pub(super) struct Payout {
+    pub kind: PayoutKind,
+    pub key_text: String,
+    pub pocket_key: String,
+    pub script_type: Option<ScriptType>,
+    pub network: Network,
+    pub chain: Vec<u32>,
+    pub start_index: u32,
+    pub address: Option<Address>,
+    pub node_pubkey: Option<String>,
+}
+
+impl Payout {
+    /// Fresh addresses from `key` along `path`'s chain, starting at the
+    /// signed `address`.
+    pub fn to_key(
+        key_text: &str,
+        key: &PayoutKey,
+        pocket_key: String,
+        path: &KeyPath,
+        address: &Address,
+    ) -> Payout {
+        Payout {
+            kind: PayoutKind::Key,
+            key_text: key_text.to_string(),
+            pocket_key,
+            script_type: Some(key.script_type()),
+            network: key.network(),
+            chain: path.chain().to_vec(),
+            start_index: path.index(),
+            address: Some(address.clone()),
+            node_pubkey: None,
+        }
     }
 }

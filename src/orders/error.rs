@@ -78,9 +78,25 @@ pub enum Error {
         path: String,
     },
     #[error(
-        "order {id} at Pocket has no xpub payout (it pays out over lightning or to one address); only xpub orders can be imported"
+        "order {id} at Pocket pays to an extended key: pass the key it was created with (--key, or --key - to paste it)"
     )]
-    NotAnXpubOrder { id: OrderId },
+    KeyNeeded { id: OrderId },
+    #[error(
+        "order {id} at Pocket pays to {address}, which is not an address of the configured network {network}; check [bitcoin] network"
+    )]
+    UnusableAddress {
+        id: OrderId,
+        address: String,
+        network: &'static str,
+    },
+    #[error(
+        "order {id} at Pocket names no payout (no key, address or lightning node): it cannot be tracked; look at it in the Pocket app"
+    )]
+    NoPayoutMethod { id: OrderId },
+    #[error(
+        "order {id} at Pocket is in a currency this tool does not know (reminders need eur, chf or gbp); it was not imported"
+    )]
+    UnknownCurrency { id: OrderId },
     #[error(transparent)]
     Pocket(#[from] pocket::Error),
     #[error(transparent)]

@@ -244,14 +244,22 @@ pub struct PaymentMethodCreate {
     pub debitor_iban: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The payout of a new order: an extended key (with the signed address and
+/// its path), one address, or a lightning node — with the signed message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayoutMethodCreate {
-    pub bitcoin_address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bitcoin_address: Option<String>,
     pub message: String,
     pub signature: String,
-    pub extended_public_key: String,
-    pub derivation_path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_public_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derivation_path: Option<String>,
+    #[serde(default, deserialize_with = "number_or_string")]
     pub gap_limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_pubkey: Option<String>,
 }
 
 /// The body of `PATCH /v1/orders/{id}`.

@@ -184,8 +184,13 @@ pub fn reminder(
         .map(|i| i.formatted())
         .unwrap_or_else(|_| info.debitor_iban.clone());
     let code_name = info.code.as_ref().map(PaymentCode::name);
-    let next = next_address(store, order)?;
-    let next_text = format!("{} ({})", next.index(), next);
+    let next_text = match order.derives() {
+        true => {
+            let next = next_address(store, order)?;
+            Some(format!("{} ({})", next.index(), next))
+        }
+        false => None,
+    };
     let last = month_result(store, order, period.previous(), tz)?;
     let day = order.day.to_string();
     let subject = subject(period, currency, &amount, &reference);
@@ -205,7 +210,7 @@ pub fn reminder(
         debitor_iban: &debitor,
         code_name,
         image_cid: IMAGE_CID,
-        next_address: Some(&next_text),
+        next_address: next_text.as_deref(),
         last_month: last.as_ref(),
         order_id: &order.id,
         day: &day,

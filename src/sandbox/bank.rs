@@ -86,7 +86,8 @@ impl Engine {
             execute(&mut exchange, prices.of(currency), now)?;
             "exchange.executed"
         };
-        let pending = event == "exchange.executed";
+        // A lightning order's purchase waits for the user's invoice instead.
+        let pending = event == "exchange.executed" && !stored.pays_over_lightning();
         self.commit(state, |s| {
             s.insert_exchange(&exchange, pending)?;
             self.enqueue(s, event, &exchange)
@@ -121,9 +122,10 @@ impl Engine {
         exchange.reason = None;
         execute(&mut exchange, prices.of(currency), now)?;
         order.identified = true;
+        let pending = !order.pays_over_lightning();
         self.commit(state, |s| {
             s.update_order(&order)?;
-            s.update_exchange(&exchange, true)?;
+            s.update_exchange(&exchange, pending)?;
             self.enqueue(s, "exchange.executed", &exchange)
         })?;
         Ok(exchange)

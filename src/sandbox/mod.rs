@@ -15,6 +15,7 @@ mod error;
 mod http;
 pub mod market;
 mod options;
+mod orders;
 mod state;
 pub mod wallet;
 

@@ -59,6 +59,13 @@ pub struct StoredOrder {
     pub identified: bool,
 }
 
+impl StoredOrder {
+    /// Whether the order's purchases are paid out over lightning.
+    pub fn pays_over_lightning(&self) -> bool {
+        self.order.payout_method.node_pubkey.is_some()
+    }
+}
+
 /// One webhook delivery waiting or done.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Delivery {

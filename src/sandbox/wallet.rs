@@ -63,6 +63,19 @@ pub fn sign_legacy(
     ))
 }
 
+/// A lightning node's signature of `message`, as LND's `signmessage` writes
+/// it (zbase32 of a recoverable signature over the double SHA-256 of
+/// `"Lightning Signed Message:" + message`).
+pub fn sign_node_message(secret: &SecretKey, message: &str) -> String {
+    let digest = crate::wallet::message::lightning::digest(message);
+    let signature =
+        Secp256k1::signing_only().sign_ecdsa_recoverable(&Message::from_digest(digest), secret);
+    let (id, compact) = signature.serialize_compact();
+    let mut bytes = vec![31 + id.to_i32() as u8];
+    bytes.extend_from_slice(&compact);
+    crate::wallet::message::lightning::zbase32_encode(&bytes)
+}
+
 /// A BIP-322 simple signature (unprefixed base64 witness) for a P2WPKH or
 /// P2TR (key path, BIP-86 tweak) address of `secret`.
 pub fn sign_bip322_simple(

@@ -5,6 +5,7 @@
 pub mod bip322;
 mod error;
 mod legacy;
+pub mod lightning;
 
 use std::str::FromStr;
 

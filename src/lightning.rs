@@ -1,143 +1,19 @@
-//! Lightning payouts (Pocket's beta): for an executed exchange of an order
-//! paid over lightning, the user sends Pocket a BOLT11 invoice, or asks for
-//! a channel. The invoice is checked here first — its amount against the
-//! exchange's, its network, its expiry, its payee against the order's node —
-//! so that a mistake is caught before Pocket's `invoice_amount`,
-//! `invoice_network`, `invoice_expired` or `unexpected_node_pubkey`. The
-//! sandbox runs the same checks to answer with those codes.
-
-use std::str::FromStr;
-use std::time::Duration;
+//! Lightning payouts (Pocket's beta) from the tool's side: for an executed
+//! exchange of an order paid over lightning, the user sends Pocket a BOLT11
+//! invoice or asks for a channel. The instruction is checked against what
+//! the store knows (and the invoice by `pocket::lightning`) before it is
+//! sent, so a mistake is caught before Pocket refuses it; Pocket's answer is
+//! applied like any observation of the exchange.
 
 use chrono::{DateTime, Utc};
-use lightning_invoice::Bolt11Invoice;
 
 use crate::orders::model::PayoutKind;
+use crate::pocket::codes::documented::{ALREADY_COMPLETED, IN_PROGRESS};
+use crate::pocket::lightning::{Instruction, InvoiceError, NodeAddress, check_invoice};
 use crate::pocket::{self, Client, ExchangeId};
 use crate::reconcile::{self, Applied, State};
 use crate::store::{self, Store};
-use crate::wallet::{Network, network_name};
-
-/// What is wrong with an invoice for a payout, with what to do.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InvoiceError {
-    #[error("the invoice cannot be read ({0}); copy the whole lnbc…/lntb… text from your node")]
-    Invalid(String),
-    #[error(
-        "the invoice asks for {invoice}, but the exchange bought {expected} sat; make an invoice of exactly {expected} sat"
-    )]
-    Amount { invoice: String, expected: u64 },
-    #[error(
-        "the invoice is for {invoice}, but the tool runs on {expected}; make the invoice on your {expected} node"
-    )]
-    Network {
-        invoice: &'static str,
-        expected: &'static str,
-    },
-    #[error("the invoice expired at {at}; make a new one")]
-    Expired { at: String },
-    #[error(
-        "the invoice pays node {invoice}, but the order pays out to node {expected}; make the invoice on the order's node"
-    )]
-    Payee { invoice: String, expected: String },
-}
-
-impl InvoiceError {
-    /// The error code Pocket documents for the same refusal.
-    pub fn pocket_code(&self) -> &'static str {
-        match self {
-            InvoiceError::Invalid(_) => "invalid_invoice",
-            InvoiceError::Amount { .. } => "invoice_amount",
-            InvoiceError::Network { .. } => "invoice_network",
-            InvoiceError::Expired { .. } => "invoice_expired",
-            InvoiceError::Payee { .. } => "unexpected_node_pubkey",
-        }
-    }
-}
-
-/// The test networks share one invoice prefix (`lntb`).
-fn family(network: Network) -> Network {
-    match network {
-        Network::Testnet4 => Network::Testnet,
-        other => other,
-    }
-}
-
-/// Checks that `text` is an invoice of exactly `expected_sat` on `network`,
-/// unexpired at `now`, paying `node` (hex public key).
-pub fn check_invoice(
-    text: &str,
-    expected_sat: u64,
-    network: Network,
-    node: &str,
-    now: DateTime<Utc>,
-) -> Result<Bolt11Invoice, InvoiceError> {
-    let invoice =
-        Bolt11Invoice::from_str(text.trim()).map_err(|e| InvoiceError::Invalid(e.to_string()))?;
-    if family(invoice.network()) != family(network) {
-        return Err(InvoiceError::Network {
-            invoice: network_name(invoice.network()),
-            expected: network_name(network),
-        });
-    }
-    let msat = invoice.amount_milli_satoshis();
-    if msat != Some(expected_sat.saturating_mul(1000)) {
-        return Err(InvoiceError::Amount {
-            invoice: msat.map_or("any amount".into(), |m| format!("{} sat", m / 1000)),
-            expected: expected_sat,
-        });
-    }
-    let at = Duration::from_secs(u64::try_from(now.timestamp()).unwrap_or_default());
-    if invoice.would_expire(at) {
-        let expires = invoice.duration_since_epoch() + invoice.expiry_time();
-        let at = DateTime::from_timestamp(i64::try_from(expires.as_secs()).unwrap_or(i64::MAX), 0)
-            .map_or_else(
-                || "an unknown time".into(),
-                |t| pocket::timestamp::format(&t),
-            );
-        return Err(InvoiceError::Expired { at });
-    }
-    let payee = invoice.get_payee_pub_key().to_string();
-    if !payee.eq_ignore_ascii_case(node.trim()) {
-        return Err(InvoiceError::Payee {
-            invoice: payee,
-            expected: node.trim().to_string(),
-        });
-    }
-    Ok(invoice)
-}
-
-/// How the user wants the exchange paid out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Instruction {
-    /// Pay this BOLT11 invoice.
-    Invoice(String),
-    /// Open a channel to the node (at `node_address`, when Pocket cannot
-    /// find it), public or private.
-    Channel {
-        node_address: Option<String>,
-        private: bool,
-    },
-}
-
-impl Instruction {
-    /// The body of `PATCH /v1/exchanges/{id}`, as the tool sends it (the
-    /// beta's body is not in the public documents; this is the tool's
-    /// reading, and the sandbox's).
-    pub fn body(&self) -> serde_json::Value {
-        match self {
-            Instruction::Invoice(invoice) => serde_json::json!({
-                "payout": {"type": "lightning", "method": "invoice", "invoice": invoice.trim()}
-            }),
-            Instruction::Channel {
-                node_address,
-                private,
-            } => serde_json::json!({
-                "payout": {"type": "lightning", "method": "channel", "node_address": node_address, "private": private}
-            }),
-        }
-    }
-}
+use crate::wallet::Network;
 
 /// Why a payout instruction was not sent, or failed.
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +34,8 @@ pub enum Error {
         "the node address {given} is not the order's node {expected}; give PUBKEY@HOST:PORT of the order's node"
     )]
     OtherNode { given: String, expected: String },
+    #[error("{0}")]
+    NodeAddress(String),
     #[error(transparent)]
     Invoice(#[from] InvoiceError),
     #[error(transparent)]
@@ -168,8 +46,70 @@ pub enum Error {
     Reconcile(#[from] reconcile::Error),
 }
 
+/// What the tool knows of an exchange it is asked to pay out.
+#[derive(Debug, Clone)]
+pub struct Payable<'a> {
+    pub id: &'a ExchangeId,
+    pub state: State,
+    pub amount_sat: Option<u64>,
+    /// The order's node, when the order is paid out over lightning.
+    pub node: Option<&'a str>,
+}
+
+/// Checks an instruction before it is sent: a lightning order's executed
+/// exchange, an invoice of its amount for its node, or a channel to its
+/// node.
+pub fn check(
+    exchange: &Payable<'_>,
+    instruction: &Instruction,
+    network: Network,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let id = exchange.id.clone();
+    let node = exchange
+        .node
+        .ok_or(Error::NotLightning { id: id.clone() })?;
+    if exchange.state != State::Executed {
+        return Err(Error::NotExecuted {
+            id,
+            state: exchange.state,
+        });
+    }
+    let amount = exchange.amount_sat.ok_or(Error::NoAmount { id })?;
+    match instruction {
+        Instruction::Invoice(text) => {
+            check_invoice(text, amount, network, node, now)?;
+        }
+        Instruction::Channel {
+            node_address: Some(address),
+            ..
+        } => {
+            let parsed: NodeAddress = address.parse().map_err(Error::NodeAddress)?;
+            if !parsed.pubkey.eq_ignore_ascii_case(node.trim()) {
+                return Err(Error::OtherNode {
+                    given: address.clone(),
+                    expected: node.to_string(),
+                });
+            }
+        }
+        Instruction::Channel { .. } => {}
+    }
+    Ok(())
+}
+
+/// What `pay_out` did.
+#[derive(Debug)]
+pub struct PaidOut {
+    pub applied: Applied,
+    /// Pocket said the payout was already under way or done (the answer to
+    /// an earlier instruction was lost): the exchange was fetched instead.
+    pub already: Option<String>,
+}
+
 /// Checks the instruction against what the store knows, sends it to
-/// Pocket, and applies Pocket's answer (the exchange with its payout).
+/// Pocket, and applies Pocket's answer (the exchange with its payout). When
+/// Pocket answers `in_progress` or `already_completed`, the exchange is
+/// fetched and applied, so a retried instruction ends in the same place.
 pub async fn pay_out(
     client: &Client,
     store: &mut Store,
@@ -177,7 +117,7 @@ pub async fn pay_out(
     instruction: &Instruction,
     network: Network,
     now: DateTime<Utc>,
-) -> Result<Applied, Error> {
+) -> Result<PaidOut, Error> {
     let row = store
         .exchange(id)?
         .ok_or_else(|| Error::NoSuchExchange(id.clone()))?;
@@ -187,41 +127,108 @@ pub async fn pay_out(
     };
     let node = order
         .filter(|o| o.payout_kind == PayoutKind::Lightning)
-        .and_then(|o| o.node_pubkey)
-        .ok_or_else(|| Error::NotLightning { id: id.clone() })?;
-    if row.state != State::Executed {
-        return Err(Error::NotExecuted {
-            id: id.clone(),
-            state: row.state,
-        });
-    }
-    let amount = row
-        .amount_sat
-        .ok_or_else(|| Error::NoAmount { id: id.clone() })?;
-    match instruction {
-        Instruction::Invoice(text) => {
-            check_invoice(text, amount, network, &node, now)?;
+        .and_then(|o| o.node_pubkey);
+    let payable = Payable {
+        id,
+        state: row.state,
+        amount_sat: row.amount_sat,
+        node: node.as_deref(),
+    };
+    check(&payable, instruction, network, now)?;
+    let (fetched, already) = match client.patch_exchange(id, &instruction.body()).await {
+        Ok(fetched) => (fetched, None),
+        Err(e) if matches!(e.code(), Some(IN_PROGRESS | ALREADY_COMPLETED)) => {
+            let code = e.code().unwrap_or_default().to_string();
+            (client.get_exchange(id.as_str()).await?, Some(code))
         }
-        Instruction::Channel {
+        Err(e) => return Err(e.into()),
+    };
+    let applied = reconcile::apply(store, &fetched.value, None, &fetched.json, now)?;
+    Ok(PaidOut { applied, already })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pocket::lightning::tests::{NOW, invoice, node};
+    use lightning_invoice::Currency;
+
+    #[test]
+    fn only_an_executed_exchange_of_a_lightning_order_is_paid_out() {
+        let (secret, pubkey) = node(1);
+        let id = ExchangeId::new("a2d75998-5ee5-4501-a4cf-4e3788732b7a");
+        let now = DateTime::from_timestamp(NOW, 0).unwrap();
+        let valid = Instruction::Invoice(invoice(
+            &secret,
+            Currency::BitcoinTestnet,
+            Some(196_810_000),
+            NOW,
+        ));
+        let channel = |address: String| Instruction::Channel {
             node_address: Some(address),
-            ..
-        } => {
-            let pubkey = address.split('@').next().unwrap_or_default();
-            if !pubkey.eq_ignore_ascii_case(&node) {
-                return Err(Error::OtherNode {
-                    given: address.clone(),
-                    expected: node,
-                });
-            }
+            private: false,
+        };
+        let (_, other_key) = node(2);
+        let payable = |state, amount_sat, node| Payable {
+            id: &id,
+            state,
+            amount_sat,
+            node,
+        };
+        let cases = [
+            (
+                "valid",
+                payable(State::Executed, Some(196_810), Some(pubkey.as_str())),
+                valid.clone(),
+                "ok",
+            ),
+            (
+                "on-chain order",
+                payable(State::Executed, Some(196_810), None),
+                valid.clone(),
+                "not paid out over lightning",
+            ),
+            (
+                "interrupted",
+                payable(State::Interrupted, None, Some(pubkey.as_str())),
+                valid.clone(),
+                "interrupted",
+            ),
+            (
+                "paid out",
+                payable(State::Settled, Some(196_810), Some(pubkey.as_str())),
+                valid.clone(),
+                "settled",
+            ),
+            (
+                "no amount",
+                payable(State::Executed, None, Some(pubkey.as_str())),
+                valid.clone(),
+                "no bitcoin",
+            ),
+            (
+                "channel",
+                payable(State::Executed, Some(196_810), Some(pubkey.as_str())),
+                channel(format!("{pubkey}@127.0.0.1:9735")),
+                "ok",
+            ),
+            (
+                "channel to another node",
+                payable(State::Executed, Some(196_810), Some(pubkey.as_str())),
+                channel(format!("{other_key}@127.0.0.1:9735")),
+                "not the order's node",
+            ),
+            (
+                "channel address garbled",
+                payable(State::Executed, Some(196_810), Some(pubkey.as_str())),
+                channel("somewhere".into()),
+                "PUBKEY@HOST:PORT",
+            ),
+        ];
+        for (what, exchange, instruction, expected) in cases {
+            let got = check(&exchange, &instruction, Network::Testnet, now)
+                .map_or_else(|e| e.to_string(), |()| "ok".into());
+            assert!(got.contains(expected), "{what}: {got}");
         }
-        Instruction::Channel { .. } => {}
     }
-    let fetched = client.patch_exchange(id, &instruction.body()).await?;
-    Ok(reconcile::apply(
-        store,
-        &fetched.value,
-        None,
-        &fetched.json,
-        now,
-    )?)
 }

@@ -2,7 +2,8 @@
 //! (kept verbatim in `tests/fixtures/pocket/`, only their ids pointed at an
 //! order of the test), payout events under names no document gives, a
 //! payout after a refund, a replaced payout, block heights, payouts to the
-//! key's other addresses, and fields that are not as Pocket documents them —
+//! key's other addresses (and at the derivation_path Pocket sends), the
+//! order's gap limit, and fields that are not as Pocket documents them —
 //! each signed, posted to `serve`, stored and reconciled in SQLite.
 #![allow(clippy::unwrap_used)]
 
@@ -305,4 +306,66 @@ fn the_tutorials_shapes_are_read_too() {
     r.settle();
     assert_eq!(r.exchange(&e.id)["state"], "interrupted");
     assert!(kinds(&r, &e.id).contains(&"interrupted".to_string()));
+}
+
+#[test]
+fn a_derivation_path_pocket_sends_finds_an_address_no_search_reaches() {
+    let r = ServiceRig::start(CLIENT, SECRET, 43, "", |_| {});
+    let order = r.create_order("eur", ScriptType::P2wpkh, &[]);
+    let key = PayoutKey::parse(
+        &r.wallet.account_descriptor(ScriptType::P2wpkh).unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
+    // Chain 7 is neither the receive nor the change chain: only Pocket's
+    // derivation_path leads there.
+    let far = key
+        .chain(&[7])
+        .unwrap()
+        .address(3)
+        .unwrap()
+        .address
+        .to_string();
+    for (i, path) in [None, Some("7/3")].into_iter().enumerate() {
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut body = settled(&order, &id, &far, &format!("{:064x}", i + 10));
+        body["payout"]["derivation_path"] = json!(path);
+        assert_eq!(r.post_signed(&body.to_string()), 200);
+        r.settle();
+        let alert = r
+            .alerts()
+            .into_iter()
+            .find(|a| a["exchange_id"] == id.as_str())
+            .unwrap();
+        let (severity, words) = match path {
+            None => ("critical", "not yours"),
+            Some(_) => ("warning", "your address at 7/3"),
+        };
+        assert_eq!(alert["severity"], severity, "{alert}");
+        assert!(
+            alert["message"].as_str().unwrap().contains(words),
+            "{alert}"
+        );
+    }
+}
+
+#[test]
+fn the_sandbox_skips_addresses_only_within_the_orders_gap_limit() {
+    let r = ServiceRig::start(CLIENT, SECRET, 44, "", |_| {});
+    let order = r.create_order("eur", ScriptType::P2wpkh, &["--gap-limit", "5"]);
+    r.sandbox
+        .post("/sandbox/webhooks", json!({"skip_addresses": 50}));
+    let first: Exchange = serde_json::from_value(r.pay(&order, "100.00", IBAN)).unwrap();
+    r.sandbox.post("/sandbox/payouts", json!({}));
+    r.settle();
+    let row = r.exchange(&first.id);
+    // Pocket may leave at most gap_limit − 1 addresses unused: 0/0 to 0/3.
+    assert_eq!(row["payout"]["index"], 4, "{row}");
+    assert_eq!(row["reconciliation"], "matched", "{row}");
+    assert!(
+        r.alerts().iter().all(|a| a["kind"] != "outside_window"),
+        "{:?}",
+        r.alerts()
+    );
 }

@@ -29,6 +29,12 @@ pub struct Args {
 
 #[derive(Serialize)]
 struct PayoutView {
+    /// `lightning`, or absent on chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
+    /// A lightning payout's status (`pending`, `completed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
     txid: String,
     vout: u32,
     address: String,
@@ -77,6 +83,8 @@ pub(super) fn view(row: &ExchangeRow) -> ExchangeView {
         action: row.action_code.clone(),
         reason: row.reason_code.clone(),
         payout: row.payout.as_ref().map(|p| PayoutView {
+            kind: p.kind.clone(),
+            status: p.status.clone(),
             txid: p.txid.clone(),
             vout: p.vout,
             address: p.address.clone(),
@@ -145,7 +153,7 @@ pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             row.address_index
                 .map(|i| i.to_string())
                 .unwrap_or_else(|| "-".into()),
-            row.reconciliation,
+            payout_column(row),
             if row.warnings.is_empty() {
                 String::new()
             } else {
@@ -158,4 +166,12 @@ pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The reconciliation, and a lightning payout's status.
+fn payout_column(row: &ExchangeRow) -> String {
+    match row.payout.as_ref().and_then(|p| p.status.as_deref()) {
+        Some(status) => format!("{} {status}", row.reconciliation),
+        None => row.reconciliation.clone(),
+    }
 }

@@ -17,9 +17,18 @@ use crate::wallet::parse_network;
 ///
 /// It answers Pocket's endpoints under /v1 (and refuses what Pocket would
 /// refuse), plays the bank, the clock and the blockchain under /sandbox
-/// (POST /sandbox/payments, /sandbox/exchanges/ID/identify, /sandbox/payouts,
-/// /sandbox/blocks, /sandbox/clock, /sandbox/prices, /sandbox/webhooks) and
-/// posts signed webhooks to --webhook-url.
+/// (POST /sandbox/payments, /sandbox/exchanges/ID/identify,
+/// /sandbox/exchanges/ID/payout, /sandbox/payouts, /sandbox/blocks,
+/// /sandbox/clock, /sandbox/prices, /sandbox/webhooks) and posts signed
+/// webhooks to --webhook-url.
+///
+/// Error codes: Pocket documents only those of PATCH /v1/exchanges/ID
+/// (in_progress, already_completed, invoice_amount, invoice_network,
+/// invoice_expired, unexpected_node_pubkey, invalid_invoice,
+/// channel_payout_not_allowed, node_address_required, connect) and the
+/// refund reasons. Every other code (invalid_fee_rate, challenge_expired,
+/// invalid_signature, …) is the sandbox's own name for a refusal Pocket does
+/// not document; GET /sandbox/errors lists each with its source.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Example:

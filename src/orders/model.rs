@@ -51,7 +51,6 @@ impl FromStr for Day {
     }
 }
 
-/// An order as the tool keeps it.
 /// Where Pocket pays an order's purchases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -88,6 +87,7 @@ impl FromStr for PayoutKind {
     }
 }
 
+/// An order as the tool keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredOrder {
     /// Pocket's order UUID.

@@ -1,8 +1,42 @@
-//! Error and reason codes with their meaning in plain words. Pocket documents
-//! few codes; unknown ones are shown as they are.
+//! Error and reason codes with their meaning in plain words. Pocket
+//! documents only the codes of `PATCH /v1/exchanges/{id}` and the refund
+//! reasons ([`documented`], [`refund_meaning`]); it publishes no codes for
+//! challenges and orders, so those ([`sandbox`]) are the sandbox's own names.
+//! Any code the tool does not know is shown as it is.
 
-/// `{"error": code}` answers to API calls (HTTP 400).
-pub mod error {
+/// The codes Pocket documents, answers to lightning payout instructions
+/// (`PATCH /v1/exchanges/{id}`, beta).
+pub mod documented {
+    pub const IN_PROGRESS: &str = "in_progress";
+    pub const ALREADY_COMPLETED: &str = "already_completed";
+    pub const INVOICE_AMOUNT: &str = "invoice_amount";
+    pub const INVOICE_NETWORK: &str = "invoice_network";
+    pub const INVOICE_EXPIRED: &str = "invoice_expired";
+    pub const UNEXPECTED_NODE_PUBKEY: &str = "unexpected_node_pubkey";
+    pub const INVALID_INVOICE: &str = "invalid_invoice";
+    pub const CHANNEL_PAYOUT_NOT_ALLOWED: &str = "channel_payout_not_allowed";
+    pub const NODE_ADDRESS_REQUIRED: &str = "node_address_required";
+    pub const CONNECT: &str = "connect";
+
+    pub const ALL: [&str; 10] = [
+        IN_PROGRESS,
+        ALREADY_COMPLETED,
+        INVOICE_AMOUNT,
+        INVOICE_NETWORK,
+        INVOICE_EXPIRED,
+        UNEXPECTED_NODE_PUBKEY,
+        INVALID_INVOICE,
+        CHANNEL_PAYOUT_NOT_ALLOWED,
+        NODE_ADDRESS_REQUIRED,
+        CONNECT,
+    ];
+}
+
+/// The sandbox's own codes (HTTP 400 unless noted): Pocket does not publish
+/// what it answers to a bad challenge or order, so these names are the
+/// sandbox's, not Pocket's. The tool explains them, and shows any other code
+/// as it is.
+pub mod sandbox {
     pub const INVALID_REQUEST: &str = "invalid_request";
     pub const UNAUTHORIZED: &str = "unauthorized";
     pub const NOT_FOUND: &str = "not_found";
@@ -21,11 +55,76 @@ pub mod error {
     pub const INVALID_GAP_LIMIT: &str = "invalid_gap_limit";
     pub const INVALID_AFFILIATE_ID: &str = "invalid_affiliate_id";
     pub const UNSUPPORTED_PAYOUT_METHOD: &str = "unsupported_payout_method";
+    /// A payout instruction for an exchange that has not bought yet.
+    pub const NOT_EXECUTED: &str = "not_executed";
+
+    pub const ALL: [&str; 19] = [
+        INVALID_REQUEST,
+        UNAUTHORIZED,
+        NOT_FOUND,
+        INVALID_FEE_RATE,
+        UNSUPPORTED_CURRENCY,
+        INVALID_IBAN,
+        INVALID_BITCOIN_ADDRESS,
+        INVALID_MESSAGE,
+        CHALLENGE_NOT_FOUND,
+        CHALLENGE_EXPIRED,
+        CHALLENGE_ALREADY_USED,
+        INVALID_SIGNATURE,
+        INVALID_EXTENDED_PUBLIC_KEY,
+        INVALID_DERIVATION_PATH,
+        DERIVATION_MISMATCH,
+        INVALID_GAP_LIMIT,
+        INVALID_AFFILIATE_ID,
+        UNSUPPORTED_PAYOUT_METHOD,
+        NOT_EXECUTED,
+    ];
+}
+
+/// Whether Pocket itself documents `code` (rather than only the sandbox
+/// using it).
+pub fn is_documented(code: &str) -> bool {
+    documented::ALL.contains(&code)
 }
 
 /// What an API error code means and what to do about it.
 pub fn error_meaning(code: &str) -> Option<&'static str> {
-    use error::*;
+    documented_meaning(code).or_else(|| sandbox_meaning(code))
+}
+
+/// Pocket's documented codes, in plain words.
+fn documented_meaning(code: &str) -> Option<&'static str> {
+    use documented::*;
+    Some(match code {
+        IN_PROGRESS => "Pocket is already paying this exchange out; wait for its payout",
+        ALREADY_COMPLETED => "this exchange was already paid out; nothing more to do",
+        INVOICE_AMOUNT => {
+            "the invoice's amount is not the exchange's amount; make an invoice of exactly the amount bought"
+        }
+        INVOICE_NETWORK => {
+            "the invoice is for another network; make it on a node of the order's network"
+        }
+        INVOICE_EXPIRED => "the invoice expired; make a new one and send it again",
+        UNEXPECTED_NODE_PUBKEY => {
+            "the invoice (or node address) is not of the order's node; use the node the order pays out to"
+        }
+        INVALID_INVOICE => "the invoice could not be read; copy the whole BOLT11 text (lnbc…)",
+        CHANNEL_PAYOUT_NOT_ALLOWED => {
+            "Pocket will not open a channel for this payout (too small); send an invoice instead"
+        }
+        NODE_ADDRESS_REQUIRED => {
+            "Pocket cannot find your node; give --node-address PUBKEY@HOST:PORT"
+        }
+        CONNECT => {
+            "Pocket could not connect to your node; check that it is online and reachable at the address given"
+        }
+        _ => return None,
+    })
+}
+
+/// The sandbox's own codes, in plain words.
+fn sandbox_meaning(code: &str) -> Option<&'static str> {
+    use sandbox::*;
     Some(match code {
         INVALID_REQUEST => "the request was malformed or changed a field that cannot be changed",
         UNAUTHORIZED => "the client id was rejected",
@@ -53,6 +152,7 @@ pub fn error_meaning(code: &str) -> Option<&'static str> {
         INVALID_GAP_LIMIT => "the gap limit must be between 1 and 1000",
         INVALID_AFFILIATE_ID => "the affiliate id is not a UUID",
         UNSUPPORTED_PAYOUT_METHOD => "this payout method is not available",
+        NOT_EXECUTED => "the exchange has not bought bitcoin yet; wait until it is executed",
         _ => return None,
     })
 }
@@ -82,4 +182,21 @@ pub fn action_meaning(code: &str) -> Option<&'static str> {
         }
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_explained_and_belongs_to_one_source() {
+        for code in documented::ALL.iter().chain(sandbox::ALL.iter()) {
+            assert!(error_meaning(code).is_some(), "{code} has no meaning");
+        }
+        for code in sandbox::ALL {
+            assert!(!is_documented(code), "{code} is listed twice");
+        }
+        assert!(is_documented("invoice_amount"));
+        assert_eq!(error_meaning("made_up"), None);
+    }
 }

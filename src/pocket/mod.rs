@@ -5,6 +5,7 @@
 mod client;
 pub mod codes;
 mod ids;
+pub mod lightning;
 pub mod signature;
 mod types;
 

@@ -117,7 +117,9 @@ pub fn observe(exchange: &Exchange, event: Option<&str>) -> State {
     } else if exchange.reason.is_some() {
         State::Refunded
     } else if let Some(payout) = &exchange.payout {
-        if payout.confirmed == Some(true) {
+        // A lightning payout that reached the node is as final as a
+        // confirmed transaction.
+        if payout.confirmed == Some(true) || (payout.is_lightning() && payout.is_completed()) {
             State::Confirmed
         } else {
             State::Settled
@@ -624,6 +626,29 @@ mod tests {
         for (what, action, reason, payout, event, expected) in cases {
             let e = with(*action, *reason, *payout);
             assert_eq!(observe(&e, *event), *expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn a_lightning_payout_is_settled_while_pending_and_final_once_completed() {
+        use crate::pocket::Payout;
+        use State::*;
+        let cases = [
+            ("pending", Settled),
+            ("in_flight", Settled),
+            ("completed", Confirmed),
+            ("succeeded", Confirmed),
+        ];
+        for (status, expected) in cases {
+            let e = Exchange {
+                payout: Some(Payout {
+                    kind: Some("lightning".into()),
+                    status: Some(status.into()),
+                    ..Payout::default()
+                }),
+                ..Exchange::default()
+            };
+            assert_eq!(observe(&e, None), expected, "{status}");
         }
     }
 

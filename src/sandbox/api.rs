@@ -4,7 +4,7 @@
 use super::engine::{Engine, random_token};
 use super::error::{ApiError, Result};
 use super::state::StoredOrder;
-use crate::pocket::codes::error as code;
+use crate::pocket::codes::sandbox as code;
 use crate::pocket::{
     Challenge, Currency, Exchange, MAX_FEE_RATE, MIN_FEE_RATE, Order, PaymentMethod,
 };
@@ -91,16 +91,6 @@ impl Engine {
         self.state()
             .exchange(id)?
             .ok_or_else(|| ApiError::not_found(format!("exchange {id}")))
-    }
-
-    /// Lightning payout instructions: only for orders with a lightning
-    /// payout method, which the sandbox does not create.
-    pub fn patch_exchange(&self, id: &str) -> Result<Exchange> {
-        self.exchange(id)?;
-        Err(ApiError::bad(
-            code::UNSUPPORTED_PAYOUT_METHOD,
-            "the exchange's order has no lightning payout method",
-        ))
     }
 
     pub fn exchanges_of(&self, order_id: &str) -> Result<Vec<Exchange>> {

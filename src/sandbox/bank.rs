@@ -11,7 +11,7 @@ use super::error::{ApiError, Result};
 use super::market;
 use super::options::{IDENTIFY_URL, Interruption};
 use crate::payment::Iban;
-use crate::pocket::codes::error as code;
+use crate::pocket::codes::sandbox as code;
 use crate::pocket::{Currency, Exchange, ExchangeAction, ExchangeId, ExchangeReason};
 
 /// A bank transfer to Pocket, as `POST /sandbox/payments` takes it.

@@ -7,7 +7,7 @@ use super::engine::Engine;
 use super::error::{ApiError, Result};
 use super::market::{self, Pending};
 use super::state::StoredOrder;
-use crate::pocket::{Exchange, ExchangeId, OrderId, Payout};
+use crate::pocket::{Btc, Exchange, ExchangeId, OrderId, Payout};
 use crate::wallet::{PayoutKey, ScriptType};
 
 const HEIGHT: &str = "block_height";
@@ -19,6 +19,8 @@ pub struct BatchResult {
     pub txid: Option<String>,
     pub outputs: Vec<BatchOutput>,
     pub held: Vec<HeldPayout>,
+    /// Lightning payouts completed (the node was paid).
+    pub lightning: Vec<ExchangeId>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -39,14 +41,23 @@ pub struct HeldPayout {
 }
 
 impl Engine {
-    /// The end-of-day batch: one transaction, one output per order.
+    /// The end-of-day batch: one transaction, one output per order; and
+    /// the lightning payouts under way complete.
     pub fn run_payouts(&self) -> Result<BatchResult> {
         let state = self.state();
         let txid = crate::random::hex::<32>();
         let mut outputs = Vec::new();
         let mut held = Vec::new();
         let mut updates: Vec<(StoredOrder, Vec<Exchange>)> = Vec::new();
+        let mut lightning = Vec::new();
         for (order_id, exchanges) in state.pending_payouts()? {
+            let mut order = state
+                .order(&order_id)?
+                .ok_or_else(|| ApiError::internal(format!("order {order_id} vanished")))?;
+            if order.pays_over_lightning() {
+                lightning.extend(super::lightning::complete(exchanges));
+                continue;
+            }
             let pending: Vec<Pending> = exchanges
                 .iter()
                 .map(|e| Pending {
@@ -68,30 +79,17 @@ impl Engine {
                 });
                 continue;
             };
-            let mut order = state
-                .order(&order_id)?
-                .ok_or_else(|| ApiError::internal(format!("order {order_id} vanished")))?;
             let skip = self.faults_in(&state)?.skip_addresses;
             order.next_index += skip.min(gap_limit(&order).saturating_sub(1));
             let (address, path) = self.next_address(&order)?;
             let vout = outputs.len() as u32;
-            let mut paid = Vec::new();
-            for (exchange, (_, fee, amount)) in exchanges.into_iter().zip(plan.shares) {
-                let mut exchange = exchange;
-                exchange.payout = Some(Payout {
-                    kind: None,
-                    status: None,
-                    txid: Some(txid.clone()),
-                    outpoint: Some(vout),
-                    bitcoin_address: Some(address.clone()),
-                    derivation_path: path.clone(),
-                    block_height: None,
-                    confirmed: Some(false),
-                    fee: Some(fee),
-                    amount: Some(amount),
-                });
-                paid.push(exchange);
-            }
+            let output = Output {
+                txid: &txid,
+                vout,
+                address: &address,
+                path: path.as_deref(),
+            };
+            let paid = output.pay(exchanges, plan.shares);
             order.next_index += 1;
             outputs.push(BatchOutput {
                 order_id,
@@ -112,12 +110,17 @@ impl Engine {
                     self.enqueue(s, &event, exchange)?;
                 }
             }
+            for exchange in &lightning {
+                s.update_exchange(exchange, false)?;
+                self.enqueue(s, &event, exchange)?;
+            }
             Ok(())
         })?;
         Ok(BatchResult {
             txid: (!outputs.is_empty()).then_some(txid),
             outputs,
             held,
+            lightning: lightning.into_iter().map(|e| e.id).collect(),
         })
     }
 
@@ -213,6 +216,39 @@ impl Engine {
             self.enqueue(s, &event, &exchange)
         })?;
         Ok(exchange)
+    }
+}
+
+/// One output of the batch, shared by an order's exchanges.
+struct Output<'a> {
+    txid: &'a str,
+    vout: u32,
+    address: &'a str,
+    path: Option<&'a str>,
+}
+
+impl Output<'_> {
+    /// The exchanges with their payouts: each its share of the output.
+    fn pay(&self, exchanges: Vec<Exchange>, shares: Vec<(ExchangeId, Btc, Btc)>) -> Vec<Exchange> {
+        exchanges
+            .into_iter()
+            .zip(shares)
+            .map(|(mut exchange, (_, fee, amount))| {
+                exchange.payout = Some(Payout {
+                    kind: None,
+                    status: None,
+                    txid: Some(self.txid.to_string()),
+                    outpoint: Some(self.vout),
+                    bitcoin_address: Some(self.address.to_string()),
+                    derivation_path: self.path.map(str::to_string),
+                    block_height: None,
+                    confirmed: Some(false),
+                    fee: Some(fee),
+                    amount: Some(amount),
+                });
+                exchange
+            })
+            .collect()
     }
 }
 

@@ -2,7 +2,7 @@
 //! Pocket documents are in `pocket::codes`; the sandbox's own are marked as
 //! such where they are made.
 
-use crate::pocket::codes::error as code;
+use crate::pocket::codes::sandbox as code;
 
 /// An error in Pocket's shape: HTTP status and `error` code.
 #[derive(Debug, Clone, PartialEq, Eq)]

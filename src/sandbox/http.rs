@@ -21,7 +21,7 @@ use super::chain::Correction;
 use super::engine::Engine;
 use super::error::ApiError;
 use super::options::{Faults, OrderAnswer, Prices};
-use crate::pocket::codes::{self, error as code};
+use crate::pocket::codes::{self, sandbox as code};
 
 type Shared = Arc<Engine>;
 
@@ -162,8 +162,13 @@ async fn get_exchange(
 async fn patch_exchange(
     State(engine): State<Shared>,
     Path(id): Path<String>,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
-    Ok(Json(engine.patch_exchange(&id)?).into_response())
+    // A channel instruction may try a TCP connection to the user's node.
+    let exchange = tokio::task::spawn_blocking(move || engine.patch_exchange(&id, &body))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(Json(exchange).into_response())
 }
 
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
@@ -287,33 +292,21 @@ async fn set_faults(State(engine): State<Shared>, body: Bytes) -> Result<Respons
     Ok(Json(engine.set_faults(faults)?).into_response())
 }
 
+/// Every code the sandbox answers with, its meaning, and whether Pocket
+/// documents it or it is the sandbox's own.
 async fn error_codes() -> Response {
-    let known = [
-        code::INVALID_REQUEST,
-        code::UNAUTHORIZED,
-        code::NOT_FOUND,
-        code::INVALID_FEE_RATE,
-        code::UNSUPPORTED_CURRENCY,
-        code::INVALID_IBAN,
-        code::INVALID_BITCOIN_ADDRESS,
-        code::INVALID_MESSAGE,
-        code::CHALLENGE_NOT_FOUND,
-        code::CHALLENGE_EXPIRED,
-        code::CHALLENGE_ALREADY_USED,
-        code::INVALID_SIGNATURE,
-        code::INVALID_EXTENDED_PUBLIC_KEY,
-        code::INVALID_DERIVATION_PATH,
-        code::DERIVATION_MISMATCH,
-        code::INVALID_GAP_LIMIT,
-        code::INVALID_AFFILIATE_ID,
-        code::UNSUPPORTED_PAYOUT_METHOD,
-    ];
-    let table: serde_json::Map<String, serde_json::Value> = known
+    let table: serde_json::Map<String, serde_json::Value> = codes::documented::ALL
         .iter()
+        .chain(code::ALL.iter())
         .map(|c| {
+            let source = if codes::is_documented(c) {
+                "pocket"
+            } else {
+                "sandbox"
+            };
             (
                 c.to_string(),
-                json!(codes::error_meaning(c).unwrap_or_default()),
+                json!({"meaning": codes::error_meaning(c).unwrap_or_default(), "source": source}),
             )
         })
         .collect();

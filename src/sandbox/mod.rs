@@ -13,6 +13,7 @@ mod dispatch;
 mod engine;
 mod error;
 mod http;
+mod lightning;
 pub mod market;
 mod options;
 mod orders;

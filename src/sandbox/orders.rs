@@ -8,7 +8,7 @@ use super::engine::{Engine, random_token};
 use super::error::{ApiError, Result};
 use super::state::{State, StoredOrder};
 use crate::payment::{CreditorReference, Iban};
-use crate::pocket::codes::error as code;
+use crate::pocket::codes::sandbox as code;
 use crate::pocket::{
     Challenge, Currency, MAX_FEE_RATE, MIN_FEE_RATE, Order, OrderCreate, OrderId, PayoutMethod,
     PayoutMethodCreate,

@@ -40,6 +40,15 @@ pub enum Error {
         prefix: String,
         matches: Vec<String>,
     },
+    #[error(
+        "no exchange starts with `{id}`; `pocket-dca exchanges` lists them (or `pocket-dca exchange fetch ID` gets one from Pocket)"
+    )]
+    NoSuchExchange { id: String },
+    #[error("`{prefix}` matches several exchanges ({}); give more of the id", .matches.join(", "))]
+    AmbiguousExchange {
+        prefix: String,
+        matches: Vec<String>,
+    },
     #[error("cannot encode a value for the database: {0}")]
     Encode(#[from] serde_json::Error),
     #[error(

@@ -122,6 +122,28 @@ impl Store {
             .optional()?)
     }
 
+    /// The one exchange whose id starts with `prefix`.
+    pub fn resolve_exchange_id(&self, prefix: &str) -> Result<ExchangeId, Error> {
+        let prefix = prefix.trim().to_ascii_lowercase();
+        if prefix.is_empty() {
+            return Err(Error::NoSuchExchange { id: prefix });
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT id FROM exchanges WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 6",
+        )?;
+        let ids: Vec<ExchangeId> = stmt
+            .query_map([&prefix], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        match ids.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(Error::NoSuchExchange { id: prefix }),
+            many => Err(Error::AmbiguousExchange {
+                prefix,
+                matches: many.iter().map(ExchangeId::to_string).collect(),
+            }),
+        }
+    }
+
     /// Exchanges by time of execution (then of first sight), oldest first.
     pub fn exchanges(&self, filter: &ExchangeFilter) -> Result<Vec<ExchangeRow>, Error> {
         let mut stmt = self.conn.prepare(&format!(

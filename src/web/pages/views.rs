@@ -77,9 +77,18 @@ pub fn exchange_view(e: &ExchangeRow, names: &HashMap<OrderId, String>, tz: Tz) 
             .amount_sat
             .map(|s| grouped(&s.to_string()))
             .unwrap_or_else(|| "–".into()),
-        payout: e.payout.as_ref().map(|p| {
-            let index = e.address_index.map(|i| format!(" → #{i}"));
-            format!("{}:{}{}", p.txid, p.vout, index.unwrap_or_default())
+        payout: e.payout.as_ref().map(|p| match p.kind.as_deref() {
+            Some(kind) => format!(
+                "{kind} {}{}",
+                p.status.as_deref().unwrap_or("-"),
+                p.amount_sat
+                    .map(|a| format!(", {} sat", grouped(&a.to_string())))
+                    .unwrap_or_default()
+            ),
+            None => {
+                let index = e.address_index.map(|i| format!(" → #{i}"));
+                format!("{}:{}{}", p.txid, p.vout, index.unwrap_or_default())
+            }
         }),
         reconciliation: e.reconciliation.clone(),
         warnings: e.warnings.clone(),

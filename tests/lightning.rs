@@ -350,3 +350,38 @@ fn the_sandbox_marks_which_error_codes_are_pockets_and_which_its_own() {
     assert_eq!(code, 0);
     assert!(help.contains("sandbox's own"), "{help}");
 }
+
+#[test]
+fn an_instruction_whose_answer_was_lost_ends_in_the_same_place_when_sent_again() {
+    let rig = ServiceRig::start("ln-client", "ln-secret", 64, "", |_| {});
+    let (node, pubkey) = node_key(13);
+    let order = create_at_pocket(
+        &rig,
+        |message| json!({"node_pubkey": pubkey, "signature": sign_node_message(&node, message)}),
+    );
+    import(&rig, &order);
+    let exchange = pay(&rig, &order, 100);
+    let id = exchange["id"].as_str().unwrap().to_string();
+    rig.settle();
+    let sat = rig.exchange(&id)["amount_sat"].as_u64().unwrap();
+    let good = invoice(&node, Currency::BitcoinTestnet, sat, 0);
+
+    // The first instruction reached Pocket, but neither its answer nor the
+    // webhook reached the tool: the database still says executed.
+    rig.sandbox
+        .post("/sandbox/webhooks", json!({"paused": true}));
+    let (status, _) = rig.sandbox.request(
+        "PATCH",
+        &format!("/v1/exchanges/{id}"),
+        Some(json!({"payout": {"type": "lightning", "method": "invoice", "invoice": good}})),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(rig.exchange(&id)["state"], "executed");
+
+    let (code, stdout, stderr) = payout_cmd(&rig, &id, &["--invoice", &good]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("already under way"), "{stdout}");
+    let stored = rig.exchange(&id);
+    assert_eq!(stored["state"], "settled");
+    assert_eq!(stored["payout"]["status"], "pending");
+}

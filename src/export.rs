@@ -173,7 +173,9 @@ fn origin(order: &StoredOrder) -> Option<String> {
 }
 
 /// The labels: an `output` per payout output (purchases paid together share
-/// one) and an `addr` per address that received one.
+/// one), an `addr` per address that received one, and a `tx` per payout
+/// transaction; each with the key's origin when the order's descriptor
+/// gives it.
 pub fn labels(store: &Store) -> Result<Vec<Label>, Error> {
     let orders: BTreeMap<OrderId, StoredOrder> = store
         .orders()?
@@ -183,7 +185,8 @@ pub fn labels(store: &Store) -> Result<Vec<Label>, Error> {
     let rows = store.exchanges(&ExchangeFilter::default())?;
     let mut outputs: BTreeMap<(String, u32), Vec<&ExchangeRow>> = BTreeMap::new();
     for row in rows.iter().filter(|r| is_purchase(r)) {
-        if let Some(p) = &row.payout {
+        // A lightning payout has no output to label.
+        if let Some(p) = row.payout.as_ref().filter(|p| !p.txid.is_empty()) {
             outputs
                 .entry((p.txid.clone(), p.vout))
                 .or_default()
@@ -192,7 +195,12 @@ pub fn labels(store: &Store) -> Result<Vec<Label>, Error> {
     }
     let mut out = Vec::new();
     let mut addresses: BTreeMap<String, Vec<&ExchangeRow>> = BTreeMap::new();
+    let mut transactions: BTreeMap<String, Vec<&ExchangeRow>> = BTreeMap::new();
     for ((txid, vout), paid) in &outputs {
+        transactions
+            .entry(txid.clone())
+            .or_default()
+            .extend(paid.iter().copied());
         let order = paid[0].order_id.as_ref().and_then(|id| orders.get(id));
         out.push(Label {
             kind: "output".into(),
@@ -207,16 +215,34 @@ pub fn labels(store: &Store) -> Result<Vec<Label>, Error> {
                 .extend(paid.iter().copied());
         }
     }
-    for (address, paid) in &addresses {
-        let order = paid[0].order_id.as_ref().and_then(|id| orders.get(id));
-        out.push(Label {
-            kind: "addr".into(),
-            reference: address.clone(),
-            label: describe(order, paid),
-            origin: order.and_then(origin),
-        });
+    for (kind, records) in [("addr", &addresses), ("tx", &transactions)] {
+        for (reference, paid) in records {
+            let order = paid[0].order_id.as_ref().and_then(|id| orders.get(id));
+            let one_order = paid.iter().all(|r| r.order_id == paid[0].order_id);
+            out.push(Label {
+                kind: kind.into(),
+                reference: reference.clone(),
+                label: describe(order, paid),
+                origin: order.filter(|_| one_order).and_then(origin),
+            });
+        }
     }
     Ok(out)
+}
+
+/// Writes the labels as Electrum's own file (Wallet → Labels → Import):
+/// one JSON object of address or txid → label. Electrum has no labels for
+/// single outputs, so those are left out.
+pub fn write_electrum_labels(labels: &[Label], mut out: impl Write) -> Result<(), Error> {
+    let map: BTreeMap<&str, &str> = labels
+        .iter()
+        .filter(|l| l.kind == "addr" || l.kind == "tx")
+        .map(|l| (l.reference.as_str(), l.label.as_str()))
+        .collect();
+    serde_json::to_writer_pretty(&mut out, &map).map_err(|e| Error::Write(e.to_string()))?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(())
 }
 
 /// Writes the labels as JSON lines.

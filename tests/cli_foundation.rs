@@ -177,8 +177,23 @@ fn verify_message_exits_0_with_the_format_and_1_with_the_reason() {
     wrong[4] = "I confirm my bitcoin wallet. [7v7t4Fmc]";
     let out = cmd(dir.path()).args(&wrong).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
+    // Another token: the message comes first, and no stranger is named as
+    // the signer (a wrong message recovers a random key).
+    let said = stderr(&out);
+    assert!(said.contains("exactly the one shown"), "{said}");
     assert!(
-        stderr(&out).contains("not by 17wvJajWQjoVJuJe31tuiDs4MmVeBfSvGY"),
+        said.contains("17wvJajWQjoVJuJe31tuiDs4MmVeBfSvGY"),
+        "{said}"
+    );
+    assert!(!said.contains("signed by"), "{said}");
+    // A trailing space is named as what differs.
+    let mut spaced = args.to_vec();
+    let with_space = format!("{} ", args[4]);
+    spaced[4] = &with_space;
+    let out = cmd(dir.path()).args(&spaced).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the message without the space at the end"),
         "{}",
         stderr(&out)
     );
@@ -187,7 +202,12 @@ fn verify_message_exits_0_with_the_format_and_1_with_the_reason() {
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], false);
-    assert!(v["error"].as_str().unwrap().contains("signed by"));
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("exactly the one shown")
+    );
 }
 
 #[test]

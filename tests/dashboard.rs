@@ -379,7 +379,8 @@ fn the_csv_sums_to_the_totals_shown_and_the_labels_are_bip329() {
         2
     );
 
-    // Labels: valid BIP-329 JSON lines, an output and an address per payout.
+    // Labels: valid BIP-329 JSON lines, an output and an address per payout,
+    // and the payout transaction.
     let labels = b.get("/export/labels.jsonl");
     assert_eq!(labels.status, 200);
     let lines: Vec<Value> = labels
@@ -389,13 +390,34 @@ fn the_csv_sums_to_the_totals_shown_and_the_labels_are_bip329() {
         .collect();
     let outputs: Vec<&Value> = lines.iter().filter(|l| l["type"] == "output").collect();
     let addrs: Vec<&Value> = lines.iter().filter(|l| l["type"] == "addr").collect();
+    let txs: Vec<&Value> = lines.iter().filter(|l| l["type"] == "tx").collect();
     assert_eq!(
-        outputs.len() + addrs.len(),
+        outputs.len() + addrs.len() + txs.len(),
         lines.len(),
-        "only output and addr records"
+        "only output, addr and tx records"
     );
     assert_eq!(outputs.len(), 2, "one output per order in the batch");
     assert_eq!(addrs.len(), 2);
+    assert_eq!(txs.len(), 1, "one batch transaction");
+    let txid = outputs[0]["ref"]
+        .as_str()
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap();
+    assert_eq!(txs[0]["ref"], txid);
+    assert!(
+        txs[0].get("origin").is_none(),
+        "a batch of two orders: two keys"
+    );
+    for record in outputs.iter().chain(&addrs) {
+        let origin = record["origin"].as_str().unwrap();
+        let known = ["wpkh([", "sh(wpkh([", "tr([", "pkh(["]
+            .iter()
+            .any(|p| origin.starts_with(p));
+        let closed = origin.ends_with("])") || origin.ends_with("]))");
+        assert!(known && closed, "{origin}");
+    }
     for line in &lines {
         let object = line.as_object().unwrap();
         assert!(

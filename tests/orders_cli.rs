@@ -293,19 +293,50 @@ fn local_refusals_name_the_value_and_leave_no_order() {
     replace(&mut bad, "--day", "31");
     assert_refused(&s, bad, "31");
 
-    // Signed by another key (the wallet's address at 0/1, not 0/0).
+    // Another message: the message is what to check first, and no random
+    // recovered key is named as the signer.
     let other = s
         .wallet
         .sign(ScriptType::P2wpkh, &"0/1".parse().unwrap(), "x")
         .unwrap();
     let mut bad = good.clone();
     replace(&mut bad, "--signature", &other);
-    assert_refused(&s, bad, "signed by");
+    assert_refused(&s, bad.clone(), "exactly the one shown");
+    let mut cmd = tool(s.dir.path());
+    let (_, _, err) = run(cmd.args(&bad));
+    assert!(
+        !err.contains("signed by") && !err.contains("while"),
+        "{err}"
+    );
+
+    // The right message signed with the wallet's address at 0/1, not 0/0.
+    let challenge01 = s.challenge(&key, "0/0", &[]);
+    let by01 = s
+        .wallet
+        .sign(
+            ScriptType::P2wpkh,
+            &"0/1".parse().unwrap(),
+            challenge01["message"].as_str().unwrap(),
+        )
+        .unwrap();
+    let bad = s.create_args(
+        &key,
+        "0/0",
+        challenge01["challenge_id"].as_str().unwrap(),
+        &by01,
+    );
+    assert_refused(&s, bad.clone(), "signed with your address");
+    let mut cmd = tool(s.dir.path());
+    let (_, _, err) = run(cmd.args(&bad));
+    assert!(
+        err.contains("(path 0/1)") && err.contains("--path 0/1"),
+        "{err}"
+    );
 
     // Key and path not matching the signed address: signed at 0/0, given 0/3.
     let mut bad = good.clone();
     replace(&mut bad, "--path", "0/3");
-    assert_refused(&s, bad, "not by");
+    assert_refused(&s, bad, "(path 0/0), not with");
 
     // The good request works, and its challenge cannot be used again.
     let mut cmd = tool(s.dir.path());
@@ -325,13 +356,17 @@ fn local_refusals_name_the_value_and_leave_no_order() {
     replace(&mut reused, "--label", "again");
     assert_refused(&s, reused, "already used");
 
-    // A second order on the same key and chain would share its addresses.
-    let (challenge2, signature2) = signed(&s, ScriptType::P2wpkh, &key, "0/0");
-    assert_refused(
-        &s,
-        s.create_args(&key, "0/0", &challenge2, &signature2),
-        "already belongs to order",
-    );
+    // A second order on the same key and chain would share its addresses:
+    // refused at `order challenge`, before anything is signed.
+    for path in ["0/0", "0/4"] {
+        let mut cmd = tool(s.dir.path());
+        cmd.args(["order", "challenge", "--key", &key, "--path", path]);
+        let (code, out, err) = run(&mut cmd);
+        assert_ne!(code, 0, "{out}");
+        assert!(err.contains("already belongs to order"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!out.contains("message"), "nothing to sign: {out}");
+    }
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! `pocket-dca export …`: exchanges as CSV, wallet labels as BIP-329.
+//! `pocket-dca export …`: exchanges as CSV, wallet labels as BIP-329 or
+//! Electrum's format.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -33,15 +34,23 @@ pub struct CsvArgs {
     out: Option<PathBuf>,
 }
 
-/// Write wallet labels as BIP-329 JSON lines, for importing into Sparrow.
+/// Write wallet labels for Sparrow (BIP-329) or Electrum.
 ///
-/// An `output` label per payout and an `addr` label per address that
-/// received one, e.g. `DCA 2026-12 · EUR 100.00 @ 61,234.50`.
+/// BIP-329 (JSON lines): an `output` label per payout, an `addr` label per
+/// address that received one and a `tx` label per payout transaction, e.g.
+/// `DCA 2026-12 · EUR 100.00 @ 61,234.50`, with the key's origin when the
+/// order's descriptor has one. Electrum 4 cannot read BIP-329: `--format
+/// electrum` writes its own file, one JSON object of address or txid → label.
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Example (then Sparrow: File → Import Labels):\n  pocket-dca export labels --out pocket-dca-labels.jsonl"
-)]
+#[command(after_help = "\
+Examples:
+  pocket-dca export labels --out pocket-dca-labels.jsonl     then Sparrow: File → Import Labels
+  pocket-dca export labels --format electrum --out labels.json   then Electrum: Wallet → Labels → Import")]
 pub struct LabelsArgs {
+    /// bip329 (Sparrow, and wallets that read BIP-329) or electrum
+    #[arg(long, default_value = "bip329", value_parser = ["bip329", "electrum"])]
+    format: String,
+
     /// Write to this file [default: standard output]
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -73,7 +82,11 @@ pub(super) fn run(ctx: &Context, command: Command) -> anyhow::Result<ExitCode> {
         Command::Labels(args) => {
             let labels = export::labels(&store)?;
             let mut out = output(args.out.as_ref())?;
-            export::write_labels(&labels, &mut out)?;
+            if args.format == "electrum" {
+                export::write_electrum_labels(&labels, &mut out)?;
+            } else {
+                export::write_labels(&labels, &mut out)?;
+            }
             out.flush()?;
             if let Some(path) = &args.out {
                 eprintln!("wrote {} labels to {}", labels.len(), path.display());

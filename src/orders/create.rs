@@ -16,7 +16,7 @@ use crate::pocket::{
 };
 use crate::store::Store;
 use crate::wallet::{
-    Address, DerivedAddress, KeyPath, Network, PayoutKey, ScriptType, verify_message,
+    Address, DerivedAddress, KeyPath, Network, PayoutKey, ScriptType, VerifyError, verify_message,
 };
 
 /// A fresh challenge and what to sign for it.
@@ -28,13 +28,17 @@ pub struct ChallengeInfo {
     pub message: String,
 }
 
-/// Creates a challenge at Pocket and derives the address to sign with.
+/// Creates a challenge at Pocket and derives the address to sign with —
+/// after checking that no stored order uses the key's addresses, so that the
+/// user signs nothing for an order that cannot be created.
 pub async fn challenge(
     client: &Client,
+    store: &Store,
     key: &PayoutKey,
     path: &KeyPath,
 ) -> Result<ChallengeInfo, Error> {
     let derived = key.address_at(path)?;
+    ensure_unused(store, &derive_window(key, path, DEFAULT_GAP_LIMIT)?)?;
     let challenge = client.create_challenge().await?.value;
     let message = challenge_message(&challenge.token);
     Ok(ChallengeInfo {
@@ -95,15 +99,7 @@ async fn check_create(
         &req.path,
         req.gap_limit.unwrap_or(DEFAULT_GAP_LIMIT),
     )?;
-    for candidate in &window {
-        if let Some((order, _)) = store.address_location(&candidate.address.to_string())? {
-            return Err(Error::AddressTaken {
-                address: candidate.address.to_string(),
-                path: candidate.path.to_string(),
-                order,
-            });
-        }
-    }
+    ensure_unused(store, &window)?;
     let challenge = client.get_challenge(&req.challenge_id).await?.value;
     if challenge.completed_on.is_some() {
         return Err(Error::ChallengeUsed { id: challenge.id });
@@ -115,18 +111,75 @@ async fn check_create(
         });
     }
     let message = challenge_message(&challenge.token);
-    verify_message(&derived.address, &message, &req.signature).map_err(|cause| {
-        Error::Signature {
-            address: derived.address.to_string(),
-            path: req.path.to_string(),
-            cause,
-        }
-    })?;
+    verify_message(&derived.address, &message, &req.signature)
+        .map_err(|cause| signature_error(&req.key, &req.path, &derived, cause))?;
     Ok(Checked {
         derived,
         window,
         message,
     })
+}
+
+/// Refuses addresses another stored order already expects.
+fn ensure_unused(store: &Store, window: &[DerivedAddress]) -> Result<(), Error> {
+    for candidate in window {
+        if let Some((order, _)) = store.address_location(&candidate.address.to_string())? {
+            return Err(Error::AddressTaken {
+                address: candidate.address.to_string(),
+                path: candidate.path.to_string(),
+                order,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// How far along the receive and change chains a signer is looked for.
+const SIGNER_SEARCH: u32 = 200;
+
+/// Why the signature does not fit: when the key it recovers is one of the
+/// user's own addresses, the message was right and the wallet signed with
+/// another address — say which; else the verifier's reason.
+fn signature_error(
+    key: &PayoutKey,
+    path: &KeyPath,
+    derived: &DerivedAddress,
+    cause: VerifyError,
+) -> Error {
+    if let VerifyError::NoMatch { recovered, .. } = &cause {
+        let chains = [path.chain().to_vec(), sibling_chain(path.chain())];
+        for chain in chains.iter().filter(|c| !c.is_empty()) {
+            let found = key.chain(chain).ok().and_then(|c| {
+                (0..SIGNER_SEARCH).find_map(|i| {
+                    c.address(i)
+                        .ok()
+                        .filter(|d| d.address.to_string() == *recovered)
+                })
+            });
+            if let Some(signer) = found {
+                return Error::SignedWithOtherAddress {
+                    address: derived.address.to_string(),
+                    path: path.to_string(),
+                    signer: signer.address.to_string(),
+                    signer_path: signer.path.to_string(),
+                };
+            }
+        }
+    }
+    Error::Signature {
+        address: derived.address.to_string(),
+        path: path.to_string(),
+        cause,
+    }
+}
+
+/// The change chain of a receive chain and back (`…/0` ↔ `…/1`).
+fn sibling_chain(chain: &[u32]) -> Vec<u32> {
+    match chain.split_last() {
+        Some((0, rest)) => rest.iter().copied().chain([1]).collect(),
+        Some((1, rest)) => rest.iter().copied().chain([0]).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The window of expected payout addresses: `count` from the path's index.

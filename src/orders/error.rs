@@ -28,6 +28,15 @@ pub enum Error {
     Payment(#[from] payment::Error),
     #[error(transparent)]
     Wallet(#[from] wallet::Error),
+    #[error(
+        "the message was signed with your address {signer} (path {signer_path}), not with {address} (path {path}): sign it with the address at {path}, or start again with `order challenge --path {signer_path}`"
+    )]
+    SignedWithOtherAddress {
+        address: String,
+        path: String,
+        signer: String,
+        signer_path: String,
+    },
     #[error("the signature does not fit the order's address {address} (path {path}): {cause}")]
     Signature {
         address: String,
@@ -103,4 +112,18 @@ pub enum Error {
     Store(#[from] store::Error),
     #[error("the order is stored, but its earlier exchanges could not be reconciled: {0}")]
     Adopt(#[from] reconcile::Error),
+}
+
+impl Error {
+    /// Whether the failure came from talking to Pocket (then "while …"
+    /// context helps); a check made on this machine speaks for itself.
+    pub fn reached_pocket(&self) -> bool {
+        matches!(
+            self,
+            Error::Pocket(_)
+                | Error::CreatedWithoutAnswer { .. }
+                | Error::NotCreated { .. }
+                | Error::OutcomeUnknown { .. }
+        )
+    }
 }

@@ -285,7 +285,7 @@ async fn create_orders(
         let key = PayoutKey::parse(&descriptor, None, Some(Network::Testnet))
             .map_err(step("reading the demo key"))?;
         let path: KeyPath = key.default_path();
-        let info = orders::challenge(client, &key, &path)
+        let info = orders::challenge(client, store, &key, &path)
             .await
             .map_err(step("creating a challenge"))?;
         let signature = wallet

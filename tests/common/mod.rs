@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod electrum;
 pub mod smtp;
 
 use std::path::PathBuf;
@@ -573,27 +574,48 @@ pub fn create_order(
     extra: &[&str],
 ) -> serde_json::Value {
     let descriptor = wallet.account_descriptor(script_type).unwrap();
+    create_order_signed(
+        dir,
+        &descriptor,
+        |path, _address, message| {
+            wallet
+                .sign(script_type, &path.parse().unwrap(), message)
+                .unwrap()
+        },
+        &["--currency", currency, "--day", day],
+        extra,
+    )
+}
+
+/// `order challenge` then `order create` for `key` at 0/0, the challenge
+/// signed by `sign(path, address, message)` — any wallet.
+pub fn create_order_signed(
+    dir: &Path,
+    key: &str,
+    sign: impl FnOnce(&str, &str, &str) -> String,
+    plan: &[&str],
+    extra: &[&str],
+) -> serde_json::Value {
     let mut cmd = tool(dir);
     cmd.args([
         "order",
         "challenge",
         "--key",
-        &descriptor,
+        key,
         "--path",
         "0/0",
         "--json",
     ]);
     let challenge = run_json(&mut cmd);
-    let signature = wallet
-        .sign(
-            script_type,
-            &"0/0".parse().unwrap(),
-            challenge["message"].as_str().unwrap(),
-        )
-        .unwrap();
+    let signature = sign(
+        challenge["path"].as_str().unwrap(),
+        challenge["address"].as_str().unwrap(),
+        challenge["message"].as_str().unwrap(),
+    );
     let mut cmd = tool(dir);
-    cmd.args(["order", "create", "--key", &descriptor, "--path", "0/0"])
-        .args(["--currency", currency, "--day", day, "--amount", "100"])
+    cmd.args(["order", "create", "--key", key, "--path", "0/0"])
+        .args(plan)
+        .args(["--amount", "100"])
         .args(["--iban", "DE75512108001245126199", "--fee-rate", "0.015"])
         .args(extra)
         .args([

@@ -1,5 +1,5 @@
-//! The flags that several `order` subcommands share: the key and path of
-//! the signed address, and the local plan.
+//! What several `order` subcommands share: the flags for the key and path
+//! of the signed address and for the local plan, and how their errors read.
 
 use rust_decimal::Decimal;
 
@@ -72,4 +72,14 @@ pub(super) fn parse_key(
         args.path.as_deref(),
         Some(network),
     )
+}
+
+/// An order error, with `doing` as context only when it came from talking
+/// to Pocket: a check made on this machine speaks for itself.
+pub(super) fn at_pocket(e: crate::orders::Error, doing: &'static str) -> anyhow::Error {
+    if e.reached_pocket() {
+        anyhow::Error::new(e).context(doing)
+    } else {
+        anyhow::Error::new(e)
+    }
 }

@@ -3,10 +3,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use serde_json::json;
 
-use super::args::{KeyArgs, parse_key};
+use super::args::{KeyArgs, at_pocket, parse_key};
 use crate::cli::context::{Context, print_json};
 use crate::orders::{self, ChallengeInfo};
 use crate::pocket::timestamp;
@@ -30,12 +29,12 @@ pub struct ChallengeArgs {
 }
 
 pub(super) async fn run(ctx: &Context<'_>, args: ChallengeArgs) -> anyhow::Result<ExitCode> {
-    let config = ctx.config()?;
+    let (config, store) = ctx.store()?;
     let client = ctx.pocket_client(&config)?;
     let (_, key, path) = parse_key(&args.key, config.bitcoin.network)?;
-    let info = orders::challenge(&client, &key, &path)
+    let info = orders::challenge(&client, &store, &key, &path)
         .await
-        .context("while creating the challenge at Pocket")?;
+        .map_err(|e| at_pocket(e, "while creating the challenge at Pocket"))?;
     if args.json {
         print_json(&json!({
             "challenge_id": info.challenge.id,

@@ -4,11 +4,11 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use chrono::Utc;
 use rust_decimal::Decimal;
 
-use super::args::{KeyArgs, PlanArgs, parse_key};
+use super::args::{KeyArgs, PlanArgs, at_pocket, parse_key};
 use super::challenge::print_challenge;
 use super::print::print_instructions;
 use crate::cli::context::{Context, print_json};
@@ -95,9 +95,9 @@ pub(super) async fn run(ctx: &Context<'_>, args: CreateArgs) -> anyhow::Result<E
                     "--challenge and --signature are needed when not on a terminal; run `pocket-dca order challenge` first and sign its message"
                 );
             }
-            let info = orders::challenge(&client, &key, &path)
+            let info = orders::challenge(&client, &store, &key, &path)
                 .await
-                .context("while creating the challenge at Pocket")?;
+                .map_err(|e| at_pocket(e, "while creating the challenge at Pocket"))?;
             print_challenge(&info, key.script_type());
             print!("\nPaste the signature and press Enter: ");
             std::io::stdout().flush()?;
@@ -121,7 +121,7 @@ pub(super) async fn run(ctx: &Context<'_>, args: CreateArgs) -> anyhow::Result<E
     };
     let order = orders::create(&client, &mut store, &request, Utc::now())
         .await
-        .context("while creating the order")?;
+        .map_err(|e| at_pocket(e, "while creating the order at Pocket"))?;
     if args.json {
         print_json(&order.view())?;
     } else {

@@ -45,10 +45,25 @@ pub enum VerifyError {
     WrongLength { len: usize },
     #[error("unknown signature header {header}; legacy signatures use headers 27 to 42")]
     UnknownHeader { header: u8 },
+    /// The signature names its key (BIP-322 carries it): another key made it.
     #[error(
         "the message was signed by {signer}, not by {address}; sign it with the key of {address}"
     )]
     SignedByOther { signer: String, address: String },
+    /// A recoverable signature that does not recover `address`'s key: either
+    /// the message is not the one signed, or another key signed it — from
+    /// the signature alone the two cannot be told apart, so `recovered` (the
+    /// key a wrong message would give) is for a caller that can recognise
+    /// it (one of the user's own addresses), never to be shown as the signer.
+    #[error(
+        "the signature does not verify for {address} with this message: check first that the message is exactly the one shown (every space, the token in brackets), then that it was signed with the key of {address}"
+    )]
+    NoMatch { address: String, recovered: String },
+    /// The signature verifies for a slightly different text.
+    #[error(
+        "the signature is for the message {difference}; sign the message exactly as shown, without adding or removing a character"
+    )]
+    MessageDiffers { difference: String },
     #[error(
         "header {header} is for an uncompressed key, which cannot own the segwit address {address}; \
          sign again with a wallet that uses compressed keys"

@@ -89,9 +89,9 @@ pub(super) fn verify_legacy(
         }
     };
     if signer.script_pubkey() != address.script_pubkey() {
-        return Err(VerifyError::SignedByOther {
-            signer: signer.to_string(),
+        return Err(VerifyError::NoMatch {
             address: address.to_string(),
+            recovered: signer.to_string(),
         });
     }
     Ok(match (script_type, header) {

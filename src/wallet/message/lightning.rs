@@ -88,9 +88,9 @@ pub fn verify_node_signature(
         .recover_ecdsa(&Message::from_digest(digest(message)), &signature)
         .map_err(|_| invalid("no public key can be recovered from it"))?;
     if recovered != node {
-        return Err(VerifyError::SignedByOther {
-            signer: recovered.to_string(),
+        return Err(VerifyError::NoMatch {
             address: node.to_string(),
+            recovered: recovered.to_string(),
         });
     }
     Ok(())
@@ -127,7 +127,7 @@ mod tests {
         let other = "02ac77f9f7397a64861b573c9e8b8652ce2e67a05150fd166831e9fc167670dfd8";
         assert!(matches!(
             verify_node_signature(other, message, sig),
-            Err(VerifyError::SignedByOther { .. })
+            Err(VerifyError::NoMatch { .. })
         ));
         assert!(verify_node_signature(node, message, "not zbase32!").is_err());
     }

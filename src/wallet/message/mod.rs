@@ -27,8 +27,64 @@ pub fn parse_address(text: &str) -> Result<Address, VerifyError> {
 }
 
 /// Verifies that `signature` over `message` was made by the key of `address`,
-/// and says in which format.
+/// and says in which format. When it does not verify, the likely cause comes
+/// first: if the signature fits the message with a space or a line break
+/// more or less, the error says so.
 pub fn verify_message(
+    address: &Address,
+    message: &str,
+    signature: &str,
+) -> Result<SignatureFormat, VerifyError> {
+    let err = match verify_exact(address, message, signature) {
+        Ok(format) => return Ok(format),
+        Err(err) => err,
+    };
+    if matches!(
+        err,
+        VerifyError::NoMatch { .. } | VerifyError::Invalid { .. }
+    ) {
+        for (variant, difference) in variants(message) {
+            if verify_exact(address, &variant, signature).is_ok() {
+                return Err(VerifyError::MessageDiffers {
+                    difference: difference.to_string(),
+                });
+            }
+        }
+    }
+    Err(err)
+}
+
+/// The texts a wallet or a copy and paste commonly sign instead of the
+/// message shown, each with how it differs.
+fn variants(message: &str) -> Vec<(String, &'static str)> {
+    let mut out = vec![
+        (format!("{message} "), "with a space at the end"),
+        (format!("{message}\n"), "with a line break at the end"),
+        (
+            format!("{message}\r\n"),
+            "with a line break (CR LF) at the end",
+        ),
+        (format!(" {message}"), "with a space at the start"),
+        (
+            message.trim_end().to_string(),
+            "without the space at the end",
+        ),
+        (
+            message.trim_start().to_string(),
+            "without the space at the start",
+        ),
+        (message.trim().to_string(), "without the spaces around it"),
+        (
+            message.split_whitespace().collect::<Vec<_>>().join(" "),
+            "with its spaces changed",
+        ),
+    ];
+    let mut seen = std::collections::HashSet::from([message.to_string()]);
+    out.retain(|(variant, _)| seen.insert(variant.clone()));
+    out
+}
+
+fn verify_exact(
     address: &Address,
     message: &str,
     signature: &str,

@@ -3,10 +3,12 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = pocket_dca::cli::Cli::parse();
+    pocket_dca::cli::quiet_on_closed_pipe();
+    let cli = match pocket_dca::cli::parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -19,6 +21,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(pocket_dca::cli::run(cli)) {
         Ok(code) => code,
+        Err(err) if pocket_dca::cli::is_closed_pipe(&err) => pocket_dca::cli::closed_pipe(),
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE

@@ -416,3 +416,88 @@ fn db_backup_writes_a_consistent_copy() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("exists already"));
 }
+
+#[test]
+fn usage_and_config_type_errors_are_one_line_naming_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cmd(dir.path()).args(["init"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let create = |amount: &str| {
+        cmd(dir.path())
+            .args(["order", "create", "--key", BIP84_TPUB, "--currency", "eur"])
+            .args(["--iban", "DE75512108001245126199", "--fee-rate", "0.015"])
+            .args(["--amount", amount, "--day", "1", "--challenge", "c"])
+            .args(["--signature", "s"])
+            .output()
+            .unwrap()
+    };
+    // A negative number is read as a value and refused as one.
+    let out = create("-100");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("amount -100") && err.contains("must be positive"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    let cases: [(&[&str], &str); 4] = [
+        (&["derive", BIP84_ZPUB, "--count", "-3"], "'-3'"),
+        (&["derive", BIP84_ZPUB, "--cont", "3"], "--count"),
+        (&["order", "sett"], "'set'"),
+        (&["exchange", "payout", "x"], "--invoice"),
+    ];
+    for (args, named) in cases {
+        let out = cmd(dir.path()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("error: ") && err.contains(named), "{err}");
+        assert!(err.contains("--help`"), "{err}");
+    }
+
+    // A value of the wrong type in the config names the key and the type.
+    std::fs::write(
+        dir.path().join("wrong.toml"),
+        "[email]\nto = 42\n[reminders]\nhour = 8\n",
+    )
+    .unwrap();
+    let out = cmd(dir.path())
+        .args(["--config", "wrong.toml", "config", "check"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("[email] to must be a string or a list of strings") && err.contains("42"),
+        "{err}"
+    );
+    assert!(!err.contains("variant"), "{err}");
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().unwrap();
+    for json in [false, true] {
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("pocket-dca"));
+        command
+            .current_dir(dir.path())
+            .env_remove("POCKET_DCA_CONFIG")
+            .args(["derive", BIP84_TPUB, "--count", "5000"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if json {
+            command.arg("--json");
+        }
+        let mut child = command.spawn().unwrap();
+        let mut first = [0u8; 64];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        // The reader is gone (like `| head -1`).
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.is_empty(), "json={json}: {err}");
+        assert_eq!(out.status.code(), Some(141), "json={json}");
+    }
+}

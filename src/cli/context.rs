@@ -139,3 +139,12 @@ pub(super) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
+
+/// A clap value parser for counts and limits: a whole number of 1 or more,
+/// with an error that names the value.
+pub(crate) fn whole_number(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{text}` is not a whole number of 1 or more")),
+    }
+}

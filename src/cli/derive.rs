@@ -35,7 +35,7 @@ pub struct Args {
     path: Option<String>,
 
     /// How many consecutive addresses to print
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_COUNT)))]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_COUNT)), allow_negative_numbers = true)]
     count: u32,
 
     /// Print JSON: [{"index", "path", "address"}]

@@ -108,6 +108,101 @@ enum DbCommand {
     Backup(db::BackupArgs),
 }
 
+/// The exit code of a command whose reader went away (`| head`): what a
+/// process killed by SIGPIPE reports, so shells treat it the same.
+pub fn closed_pipe() -> ExitCode {
+    ExitCode::from(141)
+}
+
+/// `println!` panics when standard output is a closed pipe; such a panic
+/// ends the process quietly instead (the reader has all it wanted).
+pub fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
+/// Whether a command failed only because its reader went away.
+pub fn is_closed_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Parses the command line. Help and the version are printed as clap
+/// prints them; a usage error is one line — what is wrong, clap's tip, and
+/// where the help is — and the exit code 2.
+pub fn parse() -> Result<Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    let err = match Cli::try_parse() {
+        Ok(cli) => return Ok(cli),
+        Err(err) => err,
+    };
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            Err(ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2)))
+        }
+        _ => {
+            let command = command_path(std::env::args().skip(1));
+            eprintln!("{}", one_line(&err.render().to_string(), &command));
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// The subcommand the arguments name, e.g. `pocket-dca order create`.
+fn command_path(args: impl Iterator<Item = String>) -> String {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut path = vec![command.get_name().to_string()];
+    // Option values (`--config FILE`) and positionals are skipped.
+    for arg in args.filter(|a| !a.starts_with('-')) {
+        if let Some(sub) = command.find_subcommand(&arg).cloned() {
+            path.push(sub.get_name().to_string());
+            command = sub;
+        }
+    }
+    path.join(" ")
+}
+
+/// clap's rendered error in one line: the error, its tip, and the help of
+/// the command it is about.
+fn one_line(rendered: &str, command: &str) -> String {
+    let mut error = String::new();
+    let mut tips = Vec::new();
+    for line in rendered.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line.starts_with("Usage: ") {
+            continue;
+        } else if let Some(tip) = line.strip_prefix("tip: ") {
+            tips.push(tip.to_string());
+        } else if error.is_empty() {
+            error = line.to_string();
+        } else if !line.starts_with("For more information") {
+            tips.push(line.to_string());
+        }
+    }
+    let mut out = error;
+    for tip in tips {
+        out.push_str(&format!("; {tip}"));
+    }
+    out.push_str(&format!("; see `{command} --help`"));
+    out
+}
+
 /// Runs a parsed command line; errors are printed by `main` as one line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ctx = Context {

@@ -80,15 +80,15 @@ pub struct Args {
     bare_webhooks: bool,
 
     /// A payment above this amount is interrupted until the user identifies
-    #[arg(long, default_value = "1000")]
+    #[arg(long, default_value = "1000", allow_negative_numbers = true)]
     identification_threshold: Decimal,
 
     /// Payments of one order and day above this are refunded (threshold_exceeded)
-    #[arg(long, default_value = "5000")]
+    #[arg(long, default_value = "5000", allow_negative_numbers = true)]
     daily_limit: Decimal,
 
     /// Network fee of a payout output, in satoshis
-    #[arg(long, default_value_t = 190)]
+    #[arg(long, default_value_t = 190, allow_negative_numbers = true)]
     payout_fee_sat: u64,
 }
 

@@ -11,6 +11,7 @@ mod describe;
 mod raw;
 mod secret;
 mod sections;
+mod syntax;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -57,7 +58,7 @@ pub enum Error {
         path: PathBuf,
         cause: std::io::Error,
     },
-    #[error("{path} is not valid config TOML: {message}")]
+    #[error("{path}: {message}")]
     Syntax { path: PathBuf, message: String },
     #[error("{path}: {}", format_problems(.problems))]
     Invalid {
@@ -132,7 +133,7 @@ impl Config {
     pub fn parse(text: &str, base: &Path, env: &dyn Env) -> Result<Config, Error> {
         let raw: RawFile = toml::from_str(text).map_err(|e| Error::Syntax {
             path: PathBuf::from("config"),
-            message: e.to_string().trim().replace('\n', " ").replace("  ", " "),
+            message: syntax::explain(text, &e),
         })?;
         let mut problems = Problems::default();
         let database = validate::database(raw.database, base);

@@ -15,7 +15,7 @@ pub enum Error {
     #[error("fee rate {0} is outside Pocket's range; use 0.012 to 0.045 (1.2 % to 4.5 %)")]
     FeeRate(Decimal),
     #[error(
-        "amount {0} is not valid: use a positive amount with at most two decimals, like 100 or 250.50"
+        "amount {0} is not valid: the amount must be positive, with at most two decimals, like 100 or 250.50"
     )]
     Amount(Decimal),
     #[error("gap limit {0} is not valid; use 1 to {MAX_GAP_LIMIT}")]

@@ -28,11 +28,11 @@ pub struct KeyArgs {
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
     /// Monthly amount to transfer, in the order's currency (e.g. 100 or 250.50)
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     amount: Decimal,
 
     /// Day of the month of the transfer: 1 to 28, or `last`
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     day: String,
 
     /// Reminder recipient (repeat for several) [default: [email] to]
@@ -44,7 +44,7 @@ pub struct PlanArgs {
     label: Option<String>,
 
     /// The gap limit your wallet scans with (Sparrow/Electrum: 20)
-    #[arg(long, default_value_t = DEFAULT_WALLET_GAP_LIMIT)]
+    #[arg(long, default_value_t = DEFAULT_WALLET_GAP_LIMIT, allow_negative_numbers = true, value_parser = crate::cli::context::whole_number)]
     wallet_gap_limit: u32,
 }
 

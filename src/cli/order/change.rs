@@ -33,15 +33,15 @@ pub struct SetArgs {
     id: String,
 
     /// New fee rate, 0.012 to 0.045 (changed at Pocket)
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     fee_rate: Option<Decimal>,
 
     /// New monthly amount
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     amount: Option<Decimal>,
 
     /// New day of the month: 1 to 28, or `last`
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     day: Option<String>,
 
     /// Reminder recipients (repeat for several; replaces the list; "" clears it)
@@ -53,7 +53,7 @@ pub struct SetArgs {
     label: Option<String>,
 
     /// The gap limit your wallet scans with
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::cli::context::whole_number)]
     wallet_gap_limit: Option<u32>,
 
     /// Print the order as JSON

@@ -46,14 +46,14 @@ pub struct CreateArgs {
     iban: String,
 
     /// Pocket's fee rate, 0.012 to 0.045
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     fee_rate: Decimal,
 
     #[command(flatten)]
     plan: PlanArgs,
 
     /// Pocket's gap limit for this order [default: Pocket's, 10]
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::cli::context::whole_number)]
     gap_limit: Option<u32>,
 
     /// Pocket affiliate id (a UUID)
@@ -74,14 +74,15 @@ pub struct CreateArgs {
 }
 
 pub(super) async fn run(ctx: &Context<'_>, args: CreateArgs) -> anyhow::Result<ExitCode> {
-    let (config, mut store) = ctx.store()?;
-    let client = ctx.pocket_client(&config)?;
-    let (key_text, key, path) = parse_key(&args.key, config.bitcoin.network)?;
+    // What can be checked here is checked before anything else is needed.
     let currency: Currency = args.currency.parse().map_err(anyhow::Error::msg)?;
     let debitor_iban = Iban::parse(&args.iban)?;
     let plan = args.plan.plan()?;
     orders::validate_fee_rate(args.fee_rate)?;
     orders::validate_plan(&plan)?;
+    let (config, mut store) = ctx.store()?;
+    let (key_text, key, path) = parse_key(&args.key, config.bitcoin.network)?;
+    let client = ctx.pocket_client(&config)?;
     if key.script_type() == ScriptType::P2tr {
         eprintln!(
             "warning: Pocket does not document taproot xpub payouts; the plain xpub is sent, and Pocket may refuse it"

@@ -2,7 +2,7 @@
 //! client, keys read from the argument or standard input, JSON output, and
 //! the shutdown signal of the long-running commands.
 
-use std::io::Read as _;
+use std::io::{IsTerminal as _, Read as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -101,11 +101,24 @@ pub(super) fn open_store(path: &Path) -> anyhow::Result<Store> {
     Store::open(path).with_context(|| format!("while opening the database {}", path.display()))
 }
 
+/// What the key prompt says.
+pub(super) const KEY_PROMPT: &str = "Paste the extended public key or descriptor, then Enter: ";
+
 /// Reads a key argument; `-` reads it from standard input so that it stays
 /// out of the shell history (an xpub reveals the wallet's whole history).
+/// On a terminal, `-` prompts and reads one line without echoing it (off the
+/// screen and any recording too), leaving standard input to later prompts.
 pub(super) fn read_key(arg: &str) -> anyhow::Result<String> {
     if arg != "-" {
         return Ok(arg.to_string());
+    }
+    if std::io::stdin().is_terminal() {
+        let text = rpassword::prompt_password(KEY_PROMPT)
+            .context("while reading the key from the terminal")?;
+        if text.trim().is_empty() {
+            anyhow::bail!("no key was pasted; paste the xpub/zpub or descriptor at the prompt");
+        }
+        return Ok(text.trim().to_string());
     }
     let mut text = String::new();
     std::io::stdin()

@@ -1,6 +1,6 @@
 //! `pocket-dca hash-password`: an argon2 hash for the dashboard login.
 
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::io::{BufRead as _, IsTerminal as _};
 use std::process::ExitCode;
 
 use anyhow::bail;
@@ -9,7 +9,8 @@ use crate::web::auth::hash_password;
 
 /// Print an argon2 hash of a password, for [server] dashboard_password_hash.
 ///
-/// Reads the password from standard input (one line). With a password hash
+/// Reads the password from standard input (one line; on a terminal it is
+/// asked for and not shown). With a password hash
 /// set, the dashboard asks for the password and may listen on a
 /// non-loopback address.
 #[derive(Debug, clap::Args)]
@@ -20,12 +21,13 @@ pub struct Args {}
 
 pub(super) fn run(_args: Args) -> anyhow::Result<ExitCode> {
     let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprint!("Password (the text you type is visible; pipe it in to avoid that): ");
-        std::io::stderr().flush()?;
-    }
     let mut line = String::new();
-    stdin.lock().read_line(&mut line)?;
+    if stdin.is_terminal() {
+        // Read without echo, like passwd.
+        line = rpassword::prompt_password("Password (not shown): ")?;
+    } else {
+        stdin.lock().read_line(&mut line)?;
+    }
     let password = line.trim_end_matches(['\r', '\n']);
     if password.chars().count() < 8 {
         bail!("the password is shorter than 8 characters; choose a longer one");

@@ -91,7 +91,7 @@ pub(super) async fn run(ctx: &Context<'_>, args: CreateArgs) -> anyhow::Result<E
     let (challenge_id, signature) = match (args.challenge, args.signature) {
         (Some(c), Some(s)) => (c, s),
         _ => {
-            if args.key.key == "-" || !std::io::stdin().is_terminal() {
+            if !std::io::stdin().is_terminal() {
                 bail!(
                     "--challenge and --signature are needed when not on a terminal; run `pocket-dca order challenge` first and sign its message"
                 );

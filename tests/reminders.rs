@@ -58,13 +58,36 @@ fn world_with(extra_email: &str) -> World {
 }
 
 impl World {
+    /// An order made in November 2026 (by the sandbox's clock, which
+    /// Pocket's `created_on` comes from), so that the dates below hold
+    /// whenever the tests run.
     fn create_order(&self, currency: &str, script_type: ScriptType, day: &str) -> Value {
-        common::create_order(
+        self.create_order_at("2026-11-20T12:00:00Z", currency, script_type, day)
+    }
+
+    fn create_order_at(
+        &self,
+        created: &str,
+        currency: &str,
+        script_type: ScriptType,
+        day: &str,
+    ) -> Value {
+        let descriptor = self.wallet.account_descriptor(script_type).unwrap();
+        self.sandbox
+            .post("/sandbox/clock", json!({"now": chrono::Utc::now()}));
+        common::create_order_signed(
             self.dir.path(),
-            &self.wallet,
-            script_type,
-            currency,
-            day,
+            &descriptor,
+            |path, _, message| {
+                // The challenge was made at the real time (the tool checks
+                // its expiry by the real clock); the order is made at
+                // `created` by Pocket's clock.
+                self.sandbox.post("/sandbox/clock", json!({"now": created}));
+                self.wallet
+                    .sign(script_type, &path.parse().unwrap(), message)
+                    .unwrap()
+            },
+            &["--currency", currency, "--day", day],
             &["--label", "stack"],
         )
     }
@@ -351,6 +374,29 @@ fn a_reminder_missed_while_down_goes_out_once_within_its_month_only() {
             .unwrap()
             .is_none()
     );
+    assert_eq!(w.smtp.mails().len(), 1);
+}
+
+#[test]
+fn an_order_made_after_its_day_is_first_reminded_next_month() {
+    let w = world();
+    // Made on 30 November for the 1st: November's transfer day has passed.
+    let order = w.create_order_at("2026-11-30T10:00:00Z", "eur", ScriptType::P2wpkh, "1");
+    let id = OrderId::from(order["id"].as_str().unwrap());
+    let now = at("2026-11-30T10:05:00Z");
+    assert!(w.run_due(now).is_empty(), "nothing for November");
+    assert!(w.store().reminder(&id, "2026-11").unwrap().is_none());
+    let listed = reminders::list(&w.store(), &w.settings(), now).unwrap();
+    let scheduled = listed.iter().find(|r| r.order_id == id).unwrap();
+    assert_eq!(
+        (scheduled.status.as_str(), scheduled.period.as_str()),
+        ("scheduled", "2026-12")
+    );
+    assert_eq!(scheduled.due_at, "2026-12-01T08:00:00.000Z");
+    // December's goes out on its day.
+    let sent = w.run_due(at("2026-12-01T08:00:00Z"));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1.to_string(), "2026-12");
     assert_eq!(w.smtp.mails().len(), 1);
 }
 

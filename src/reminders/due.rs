@@ -7,7 +7,7 @@ use lettre::message::Mailbox;
 
 use super::compose;
 use super::error::Error;
-use super::schedule::{Period, due_at};
+use super::schedule::{Period, due_at, first_period};
 use super::settings::Settings;
 use crate::alerts::{AlertKind, NewAlert};
 use crate::mail::{self, Mailer};
@@ -49,6 +49,16 @@ pub fn recipients(
     Ok(list)
 }
 
+/// The first month the order is reminded for.
+fn first_reminded(order: &StoredOrder, settings: &Settings) -> Period {
+    first_period(
+        order.created_on,
+        order.day,
+        settings.hour,
+        settings.timezone,
+    )
+}
+
 /// Whether a purchase of the order arrived in `period` (before or after the
 /// reminder day): then no reminder is needed.
 fn purchase_arrived(
@@ -76,7 +86,7 @@ pub async fn run_due(
             continue;
         }
         let due = due_at(period, order.day, settings.hour, settings.timezone);
-        if now < due {
+        if now < due || period < first_reminded(&order, settings) {
             continue;
         }
         let key = period.to_string();
@@ -172,8 +182,9 @@ pub fn next_due(
     let this = store.reminder(&order.id, &period.to_string())?;
     let done = this.is_some_and(|r| r.status == "sent" || r.status == "skipped");
     // Done this month: next month's. Not done: this month's, which may lie
-    // in the past while it is being sent.
+    // in the past while it is being sent. Never before the first month.
     let period = if done { period.next() } else { period };
+    let period = period.max(first_reminded(order, settings));
     Ok(Some(due_at(
         period,
         order.day,

@@ -6,7 +6,8 @@
 //! retried with backoff and stays visible as failing; a reminder missed while
 //! the service was down goes out as soon as it runs again, if its month is
 //! still the current one. Paused orders get none, nor an order whose purchase
-//! for the month already arrived. Time is an input: nothing here reads the
+//! for the month already arrived, nor an order for a month whose reminder
+//! time had passed when it was created. Time is an input: nothing here reads the
 //! clock.
 
 pub mod compose;
@@ -21,5 +22,5 @@ pub use due::{Outcome, backoff, next_due, recipients, run_due, send};
 pub use error::Error;
 pub use list::{Listed, list};
 pub use notify::{detect_missed_orders, mail_alerts};
-pub use schedule::{Period, due_at};
+pub use schedule::{Period, due_at, first_period};
 pub use settings::Settings;

@@ -149,6 +149,19 @@ pub fn due_at(period: Period, day: Day, hour: u8, tz: Tz) -> DateTime<Utc> {
     )
 }
 
+/// The first month an order is reminded for: the month it was created in
+/// when that month's reminder time was still ahead, else the next one — a
+/// transfer day already past when the order was made is not asked for at
+/// once (the user may well have paid that month already).
+pub fn first_period(created: DateTime<Utc>, day: Day, hour: u8, tz: Tz) -> Period {
+    let period = Period::of(created, tz);
+    if due_at(period, day, hour, tz) >= created {
+        period
+    } else {
+        period.next()
+    }
+}
+
 fn local_instant(tz: Tz, year: i32, month: u32, day: u32, hour: u32) -> DateTime<Utc> {
     let date = NaiveDate::from_ymd_opt(year, month, day)
         .or_else(|| NaiveDate::from_ymd_opt(year, month, 1))
@@ -246,6 +259,26 @@ mod tests {
             .to_string(),
             "2025-12"
         );
+    }
+
+    #[test]
+    fn the_first_reminder_is_never_for_a_day_already_past() {
+        let tz = chrono_tz::Europe::Zurich;
+        // (created, day, first month reminded)
+        let cases = [
+            ("2026-11-30T10:00:00Z", Day::Of(1), "2026-12"),
+            ("2026-11-30T10:00:00Z", Day::Last, "2026-12"),
+            ("2026-11-30T06:00:00Z", Day::Last, "2026-11"),
+            ("2026-11-02T10:00:00Z", Day::Of(15), "2026-11"),
+            ("2026-11-15T07:59:59Z", Day::Of(15), "2026-11"),
+            ("2026-11-15T08:00:01Z", Day::Of(15), "2026-12"),
+            ("2026-12-31T23:30:00Z", Day::Of(1), "2027-01"),
+            ("2026-12-20T12:00:00Z", Day::Of(28), "2026-12"),
+        ];
+        for (created, day, expected) in cases {
+            let first = first_period(at(created), day, 9, tz);
+            assert_eq!(first.to_string(), expected, "{created} day {day:?}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 
 use super::args::{KeyArgs, PlanArgs, at_pocket, parse_key};
 use super::challenge::print_challenge;
-use super::print::print_instructions;
+use super::print::{print_first_reminder, print_instructions};
 use crate::cli::context::{Context, print_json};
 use crate::orders::{self, CreateOrder};
 use crate::payment::Iban;
@@ -135,6 +135,7 @@ pub(super) async fn run(ctx: &Context<'_>, args: CreateArgs) -> anyhow::Result<E
             addresses.last().map_or("-".into(), |a| a.path.to_string()),
         );
         print_instructions(&order)?;
+        print_first_reminder(&store, &order, &config)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 
 use super::args::PlanArgs;
-use super::print::print_instructions;
+use super::print::{print_first_reminder, print_instructions};
 use crate::cli::context::{self, Context, print_json};
 use crate::orders::{self, ImportOrder};
 
@@ -83,6 +83,7 @@ pub(super) async fn run(ctx: &Context<'_>, args: ImportArgs) -> anyhow::Result<E
         }
         println!();
         print_instructions(&order)?;
+        print_first_reminder(&store, &order, &config)?;
     }
     Ok(ExitCode::SUCCESS)
 }

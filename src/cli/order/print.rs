@@ -99,3 +99,31 @@ pub(super) fn print_brief(order: &StoredOrder, json: bool) -> anyhow::Result<()>
         Ok(())
     }
 }
+
+/// When the order's first payment reminder goes out (none for a paused
+/// order), in the reminders' time zone.
+pub(super) fn print_first_reminder(
+    store: &crate::store::Store,
+    order: &StoredOrder,
+    config: &crate::config::Config,
+) -> anyhow::Result<()> {
+    let settings = crate::reminders::Settings::from_config(config);
+    let now = chrono::Utc::now();
+    match crate::reminders::next_due(store, order, &settings, now)? {
+        Some(due) => {
+            let period = crate::reminders::Period::of(due, settings.timezone);
+            println!(
+                "\nFirst payment reminder: {} (for {}){}",
+                crate::format::local(due, settings.timezone),
+                period.name(),
+                if due > now && period > crate::reminders::Period::of(now, settings.timezone) {
+                    "; this month's transfer day has passed, so none is sent for this month"
+                } else {
+                    ""
+                }
+            );
+        }
+        None => println!("\nNo payment reminders while the order is paused."),
+    }
+    Ok(())
+}

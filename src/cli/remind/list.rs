@@ -28,16 +28,22 @@ pub(super) fn run(store: &Store, settings: &Settings, args: ListArgs) -> anyhow:
     if rows.is_empty() {
         println!("no reminders: no active order");
     }
+    // Times in the reminders' zone, as the e-mails and the dashboard show them.
+    let local = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|t| crate::format::local(t.to_utc(), settings.timezone))
+            .unwrap_or_else(|_| t.to_string())
+    };
     for r in &rows {
         println!(
             "{:<8}  {}  {:<9}  due {}{}{}",
             short_id(&r.order_id),
             r.period,
             r.status,
-            r.due_at,
+            local(&r.due_at),
             r.sent_at
                 .as_deref()
-                .map(|s| format!(", sent {s}"))
+                .map(|s| format!(", sent {}", local(s)))
                 .unwrap_or_default(),
             r.last_error
                 .as_deref()

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::format::{btc, grouped, money};
 use crate::orders::model::StoredOrder;
 use crate::pocket::{OrderId, timestamp};
-use crate::portfolio::{is_purchase, price};
+use crate::portfolio::{is_purchase, rate_of};
 use crate::store::{self, ExchangeFilter, ExchangeRow, Store};
 
 #[derive(Debug, thiserror::Error)]
@@ -130,18 +130,7 @@ fn describe(order: Option<&StoredOrder>, rows: &[&ExchangeRow]) -> String {
     months.dedup();
     let currency = order.map(|o| o.currency.code()).unwrap_or("");
     let cost: Decimal = rows.iter().filter_map(|r| r.cost).sum();
-    let sats: u64 = rows.iter().filter_map(|r| r.amount_sat).sum();
-    let rate = match rows {
-        [one] => one.rate,
-        _ => rows
-            .iter()
-            .map(|r| r.rate)
-            .collect::<Option<Vec<_>>>()
-            .and_then(|_| {
-                let fees: Decimal = rows.iter().filter_map(|r| r.fee).sum();
-                price(cost - fees, sats)
-            }),
-    };
+    let rate = rate_of(rows);
     let mut label = format!("DCA {} · {currency} {}", months.join(", "), money(cost));
     if let Some(rate) = rate {
         label.push_str(&format!(" @ {}", grouped(&money(rate))));

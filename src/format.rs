@@ -19,6 +19,11 @@ pub fn money(amount: Decimal) -> String {
     a.to_string()
 }
 
+/// A fee rate as a percentage with two decimals: `0.015` → `1.50 %`.
+pub fn percent(rate: Decimal) -> String {
+    format!("{} %", money(rate * Decimal::ONE_HUNDRED))
+}
+
 /// Digits grouped by thousands: `61234.50` → `61,234.50`.
 pub fn grouped(number: &str) -> String {
     let (whole, fraction) = number
@@ -67,6 +72,8 @@ mod tests {
     #[test]
     fn amounts_read_as_people_write_them() {
         assert_eq!(money(Decimal::new(1005, 1)), "100.50");
+        assert_eq!(percent(Decimal::new(15, 3)), "1.50 %");
+        assert_eq!(percent(Decimal::new(45, 3)), "4.50 %");
         assert_eq!(grouped("61234.50"), "61,234.50");
         assert_eq!(grouped("-1234567"), "-1,234,567");
         assert_eq!(btc(197_000), "0.00197000");

@@ -49,6 +49,25 @@ pub fn price(fiat: Decimal, sats: u64) -> Option<Decimal> {
     Some((fiat / btc_decimal(sats)).round_dp(2))
 }
 
+/// The rate of purchases paid together: Pocket's `rate` as it reported it
+/// when there is one purchase, or when every purchase has the same rate;
+/// else the average, `(cost − fees) / bitcoin`.
+pub fn rate_of(rows: &[&ExchangeRow]) -> Option<Decimal> {
+    let rates: Vec<Decimal> = rows.iter().filter_map(|r| r.rate).collect();
+    match rates.as_slice() {
+        [] => None,
+        [first, rest @ ..] if rest.iter().all(|r| r == first) && rates.len() == rows.len() => {
+            Some(*first)
+        }
+        _ => {
+            let cost: Decimal = rows.iter().filter_map(|r| r.cost).sum();
+            let fees: Decimal = rows.iter().filter_map(|r| r.fee).sum();
+            let sats: u64 = rows.iter().filter_map(|r| r.amount_sat).sum();
+            price(cost - fees, sats)
+        }
+    }
+}
+
 /// Sums the exchanges of one order.
 pub fn stats(rows: &[ExchangeRow]) -> OrderStats {
     let purchases: Vec<&ExchangeRow> = rows.iter().filter(|r| is_purchase(r)).collect();
@@ -252,6 +271,40 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_rate_is_pockets_unless_purchases_differ() {
+        let with_rate = |rate: Option<&str>, cost: &str, fee: &str, sats: u64| ExchangeRow {
+            rate: rate.map(|r| r.parse().unwrap()),
+            ..row(State::Settled, cost, fee, sats, "2026-11-25")
+        };
+        let a = with_rate(Some("61234.57"), "100", "1.50", 160_857);
+        let b = with_rate(Some("61234.57"), "50", "0.75", 80_428);
+        let c = with_rate(Some("50000.00"), "100", "1.50", 197_000);
+        let unrated = with_rate(None, "100", "1.50", 197_000);
+        let cases: [(&str, Vec<&ExchangeRow>, Option<&str>); 5] = [
+            ("one purchase: as reported", vec![&a], Some("61234.57")),
+            (
+                "same rate twice: as reported",
+                vec![&a, &b],
+                Some("61234.57"),
+            ),
+            (
+                "different rates: the average",
+                vec![&a, &c],
+                Some("55049.92"),
+            ),
+            (
+                "one without a rate: the average",
+                vec![&a, &unrated],
+                Some("55049.92"),
+            ),
+            ("none", vec![], None),
+        ];
+        for (what, rows, expected) in cases {
+            let got = rate_of(&rows).map(|r| r.to_string());
+            assert_eq!(got.as_deref(), expected, "{what}");
+        }
+    }
     #[test]
     fn refunds_and_interruptions_are_not_purchases() {
         let rows = vec![

@@ -378,6 +378,40 @@ fn a_reminder_missed_while_down_goes_out_once_within_its_month_only() {
 }
 
 #[test]
+fn the_e_mail_quotes_the_rate_pocket_reported() {
+    let w = world();
+    let order = w.create_order("eur", ScriptType::P2wpkh, "1");
+    // A price whose rate does not come back exactly from satoshis:
+    // 98.50 / 61,234.57 = 0.00160857 BTC, and 98.50 / 0.00160857 = 61,234.51.
+    w.sandbox.post(
+        "/sandbox/prices",
+        json!({"eur": "61234.57", "chf": "79000", "gbp": "73000"}),
+    );
+    w.sandbox
+        .post("/sandbox/clock", json!({"now": "2026-11-25T10:00:00Z"}));
+    let exchange = w.sandbox.post(
+        "/sandbox/payments",
+        json!({"reference": order["payment_method"]["creditor_reference"], "amount": 100, "currency": "eur", "debitor_iban": IBAN}),
+    );
+    assert_eq!(exchange["rate"].to_string(), "61234.57");
+    let mut store = w.store();
+    let fetched: pocket_dca::pocket::Exchange = serde_json::from_value(exchange.clone()).unwrap();
+    pocket_dca::reconcile::apply(
+        &mut store,
+        &fetched,
+        None,
+        &exchange.to_string(),
+        at("2026-11-25T10:00:01Z"),
+    )
+    .unwrap();
+    let sent = w.run_due(at("2026-12-01T08:00:00Z"));
+    assert!(matches!(&sent[0].2, Outcome::Sent { .. }), "{sent:?}");
+    let mail = parse(&w.smtp.mails()[0].data);
+    assert!(mail.text.contains("at 61,234.57 EUR/BTC"), "{}", mail.text);
+    assert!(!mail.text.contains("61,234.51"), "{}", mail.text);
+}
+
+#[test]
 fn an_order_made_after_its_day_is_first_reminded_next_month() {
     let w = world();
     // Made on 30 November for the 1st: November's transfer day has passed.

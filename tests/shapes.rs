@@ -72,6 +72,7 @@ fn the_postman_interruption_then_identify_executed_and_settled_ends_matched_with
     let row = r.exchange(&id);
     assert_eq!(row["state"], "interrupted");
     assert_eq!(row["action"], "identify");
+    assert_eq!(row["reconciliation"], "awaiting_identification");
     let alert = r
         .alerts()
         .into_iter()
@@ -152,6 +153,7 @@ fn a_payout_after_a_refund_is_applied_with_an_alert() {
     assert_eq!(r.post_signed(&envelope.to_string()), 200);
     r.settle();
     assert_eq!(r.exchange(&id)["state"], "refunded");
+    assert_eq!(r.exchange(&id)["reconciliation"], "not_applicable");
     let address = order["signed_address"].as_str().unwrap();
     assert_eq!(
         r.post_signed(&settled(&order, &id, address, TXID_A).to_string()),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use super::context::{Context, print_json};
-use crate::format::{currency_of_pair, short_id};
+use crate::format::{currency_of_pair, grouped, money, short_id};
 use crate::pocket::{ExchangeId, OrderId, timestamp};
 use crate::reconcile::State;
 use crate::store::{ExchangeFilter, ExchangeRow};
@@ -123,7 +123,7 @@ pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<8}  {:<8}  {:<11}  {:<24}  {:>12}  {:>8}  {:>12}  {:>11}  {:<6}  PAYOUT",
+        "{:<8}  {:<8}  {:<11}  {:<24}  {:>12}  {:>10}  {:>14}  {:>11}  {:<6}  PAYOUT",
         "ID", "ORDER", "STATE", "EXECUTED", "COST", "FEE", "RATE", "SATS", "INDEX"
     );
     for row in &rows {
@@ -132,23 +132,26 @@ pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .as_deref()
             .map(currency_of_pair)
             .unwrap_or_default();
+        // Every money column with its currency, to the cent; rates too.
+        let in_currency = |d: Option<rust_decimal::Decimal>| {
+            d.map_or_else(
+                || "-".into(),
+                |d| format!("{currency} {}", grouped(&money(d))),
+            )
+        };
         println!(
-            "{:<8}  {:<8}  {:<11}  {:<24}  {:>12}  {:>8}  {:>12}  {:>11}  {:<6}  {}{}",
+            "{:<8}  {:<8}  {:<11}  {:<24}  {:>12}  {:>10}  {:>14}  {:>11}  {:<6}  {}{}",
             short_id(&row.id),
             row.order_id.as_deref().map(short_id).unwrap_or("-"),
             row.state.as_str(),
             row.executed_on
                 .as_ref()
                 .map_or("-".into(), timestamp::format),
-            row.cost
-                .map(|c| format!("{currency} {c}"))
-                .unwrap_or_else(|| "-".into()),
-            row.fee.map(|f| f.to_string()).unwrap_or_else(|| "-".into()),
-            row.rate
-                .map(|r| r.to_string())
-                .unwrap_or_else(|| "-".into()),
+            in_currency(row.cost),
+            in_currency(row.fee),
+            in_currency(row.rate),
             row.amount_sat
-                .map(|a| a.to_string())
+                .map(|a| grouped(&a.to_string()))
                 .unwrap_or_else(|| "-".into()),
             row.address_index
                 .map(|i| i.to_string())

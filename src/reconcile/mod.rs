@@ -4,6 +4,7 @@
 //! ([`window`]), and raises the alerts the user must see. Each observation is
 //! applied in one transaction.
 
+mod checks;
 mod error;
 mod notices;
 mod payout;
@@ -85,8 +86,8 @@ pub fn apply_in(
         Some(order_id) => store.order(order_id)?,
         None => None,
     };
-    let mut warnings = rules::check_amounts(exchange);
-    let problems = rules::check_fields(exchange, order.as_ref().map(|o| o.currency));
+    let mut warnings = checks::check_amounts(exchange);
+    let problems = checks::check_fields(exchange, order.as_ref().map(|o| o.currency));
     if !problems.is_empty() {
         store.raise_alert(&notices::exchange_fields(exchange, &problems), now)?;
     }
@@ -170,7 +171,7 @@ fn reconcile_payout(
         return Ok(Reconciliation::UnknownOrder);
     };
     let Some(payout) = &exchange.payout else {
-        return Ok(Reconciliation::Pending);
+        return Ok(rules::without_payout(observed));
     };
     if payout.is_lightning() {
         return Ok(Reconciliation::Lightning);
@@ -226,7 +227,12 @@ fn summary(transition: Transition, reconciliation: &Reconciliation, known: bool)
         _ => String::new(),
     };
     let detail = match (reconciliation, known) {
-        (Reconciliation::Pending, true) => String::new(),
+        (
+            Reconciliation::Pending
+            | Reconciliation::AwaitingIdentification
+            | Reconciliation::NotApplicable,
+            true,
+        ) => String::new(),
         (Reconciliation::UnknownOrder, _) => "; order not known here".to_string(),
         (r, _) => format!("; payout {}", r.code()),
     };
@@ -261,6 +267,8 @@ fn previous_reconciliation(p: &ExchangeRow) -> Reconciliation {
             place: String::new(),
         },
         "lightning" => Reconciliation::Lightning,
+        "awaiting_identification" => Reconciliation::AwaitingIdentification,
+        "not_applicable" => Reconciliation::NotApplicable,
         _ => Reconciliation::Pending,
     }
 }

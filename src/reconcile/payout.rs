@@ -66,7 +66,11 @@ pub(super) fn reconcile(
             let searched = window::search_limit(store, order)? + 1;
             store.raise_alert(&notices::foreign(order, id, address, searched), now)?;
         }
-        Reconciliation::Pending | Reconciliation::UnknownOrder | Reconciliation::Lightning => {}
+        Reconciliation::Pending
+        | Reconciliation::AwaitingIdentification
+        | Reconciliation::NotApplicable
+        | Reconciliation::UnknownOrder
+        | Reconciliation::Lightning => {}
     }
     Ok(reconciliation)
 }

@@ -1,14 +1,12 @@
-//! The exchange state machine and the payout checks, as pure functions over
-//! what the store knows: which state an exchange object shows, whether it
-//! moves the stored state forward, where its payout landed, whether its
-//! amounts add up, and how far apart the used addresses are.
+//! The exchange state machine and the payout matching, as pure functions
+//! over what the store knows: which state an exchange object shows, whether
+//! it moves the stored state forward, where its payout landed, and how far
+//! apart the used addresses are. (The field checks are in `checks`.)
 
 use std::fmt;
 use std::str::FromStr;
 
-use rust_decimal::Decimal;
-
-use crate::pocket::{Currency, Exchange, MAX_FEE_RATE, MIN_FEE_RATE, OrderId};
+use crate::pocket::{Exchange, OrderId};
 
 /// The state of an exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -258,8 +256,12 @@ pub fn transition(stored: Option<Seen>, observed: Seen) -> Transition {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "result")]
 pub enum Reconciliation {
-    /// Not settled yet: nothing to match.
+    /// Bought, not paid out yet: the payout is awaited.
     Pending,
+    /// Interrupted: the purchase waits for the user to identify.
+    AwaitingIdentification,
+    /// Refunded: no bitcoin, nothing to match.
+    NotApplicable,
     /// The exchange's order is not known here.
     UnknownOrder,
     /// An expected address of the order, unused or used by the same output.
@@ -285,6 +287,8 @@ impl Reconciliation {
     pub fn code(&self) -> &'static str {
         match self {
             Reconciliation::Pending => "pending",
+            Reconciliation::AwaitingIdentification => "awaiting_identification",
+            Reconciliation::NotApplicable => "not_applicable",
             Reconciliation::UnknownOrder => "unknown_order",
             Reconciliation::Matched { .. } => "matched",
             Reconciliation::OutsideWindow { .. } => "outside_window",
@@ -304,6 +308,16 @@ impl Reconciliation {
             | Reconciliation::Reused { index, .. } => Some(*index),
             _ => None,
         }
+    }
+}
+
+/// What an exchange without a payout waits for: its payout when executed,
+/// the user's identification when interrupted, nothing when refunded.
+pub fn without_payout(state: State) -> Reconciliation {
+    match state {
+        State::Interrupted => Reconciliation::AwaitingIdentification,
+        State::Refunded => Reconciliation::NotApplicable,
+        State::Executed | State::Settled | State::Confirmed => Reconciliation::Pending,
     }
 }
 
@@ -354,103 +368,6 @@ pub fn match_payout(fact: &AddressFact, outpoint: &str, single_address: bool) ->
     }
 }
 
-/// The fields of an exchange checked as Pocket documents them — a `txid` of
-/// 64 hex digits, a pair in the order's currency, no negative amount, a fee
-/// rate of 1.2 % to 4.5 %, bitcoin in whole satoshis — each problem as a
-/// sentence. `currency` is the order's, when the order is known.
-pub fn check_fields(exchange: &Exchange, currency: Option<Currency>) -> Vec<String> {
-    let mut problems = Vec::new();
-    if let Some(txid) = exchange.payout.as_ref().and_then(|p| p.txid.as_deref())
-        && !(txid.len() == 64 && txid.bytes().all(|b| b.is_ascii_hexdigit()))
-    {
-        problems.push(format!("the payout txid `{txid}` is not 64 hex digits"));
-    }
-    if let (Some(pair), Some(currency)) = (&exchange.pair, currency)
-        && !pair.eq_ignore_ascii_case(&format!("btc/{}", currency.as_str()))
-    {
-        problems.push(format!(
-            "the pair `{pair}` is not btc/{} of the order's currency",
-            currency.as_str()
-        ));
-    }
-    for (name, value) in [
-        ("cost", exchange.cost),
-        ("fee", exchange.fee),
-        ("rate", exchange.rate),
-    ] {
-        if let Some(v) = value.filter(|v| v.is_sign_negative() && !v.is_zero()) {
-            problems.push(format!("the {name} {v} is negative"));
-        }
-    }
-    if let Some(rate) = exchange.fee_rate
-        && !(MIN_FEE_RATE..=MAX_FEE_RATE).contains(&rate)
-    {
-        problems.push(format!(
-            "the fee rate {rate} is outside Pocket's 0.012 to 0.045"
-        ));
-    }
-    let payout = exchange.payout.as_ref();
-    for (name, value) in [
-        ("amount", exchange.amount),
-        ("payout amount", payout.and_then(|p| p.amount)),
-        ("payout fee", payout.and_then(|p| p.fee)),
-    ] {
-        match value.and_then(|v| v.written().map(|w| (v, w))) {
-            Some((_, written)) if written.is_sign_negative() => {
-                problems.push(format!("the {name} {written} BTC is negative; read as 0"));
-            }
-            Some((v, written)) => problems.push(format!(
-                "the {name} {written} BTC has more than 8 decimals; rounded to {} sat",
-                v.to_sat()
-            )),
-            None => {}
-        }
-    }
-    problems
-}
-
-/// The amount checks of an exchange, with its own fee rate: each mismatch
-/// as a sentence.
-pub fn check_amounts(exchange: &Exchange) -> Vec<String> {
-    let mut warnings = Vec::new();
-    let cent = Decimal::new(1, 2);
-    if let (Some(cost), Some(fee), Some(fee_rate)) =
-        (exchange.cost, exchange.fee, exchange.fee_rate)
-    {
-        let expected = cost * fee_rate;
-        if (expected - fee).abs() > cent {
-            warnings.push(format!(
-                "fee {fee} is not cost × fee rate ({cost} × {fee_rate} = {})",
-                expected.normalize()
-            ));
-        }
-    }
-    if let (Some(cost), Some(fee), Some(rate), Some(amount)) =
-        (exchange.cost, exchange.fee, exchange.rate, exchange.amount)
-    {
-        let value = amount.to_decimal() * rate + fee;
-        let one_sat = rate / Decimal::from(100_000_000u64);
-        if (value - cost).abs() > cent + one_sat {
-            warnings.push(format!(
-                "amount × rate + fee is {}, not the cost {cost}",
-                value.round_dp(2)
-            ));
-        }
-    }
-    if let (Some(amount), Some(payout)) = (exchange.amount, &exchange.payout)
-        && let (Some(paid), Some(fee)) = (payout.amount, payout.fee)
-        && paid.to_sat() + fee.to_sat() != amount.to_sat()
-    {
-        warnings.push(format!(
-            "payout {} sat + network fee {} sat is not the amount bought, {} sat",
-            paid.to_sat(),
-            fee.to_sat(),
-            amount.to_sat()
-        ));
-    }
-    warnings
-}
-
 /// The longest run of unused addresses below a used one, counted from the
 /// window's start: how far past the last used address a wallet must look.
 pub fn longest_gap(start: u32, used: &[u32]) -> u32 {
@@ -493,7 +410,7 @@ impl Headroom {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pocket::{Btc, ExchangeAction, ExchangeReason, Payout};
+    use crate::pocket::{ExchangeAction, ExchangeReason, Payout};
 
     fn ex() -> Exchange {
         Exchange {
@@ -626,6 +543,18 @@ mod tests {
         for (what, action, reason, payout, event, expected) in cases {
             let e = with(*action, *reason, *payout);
             assert_eq!(observe(&e, *event), *expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn an_exchange_without_a_payout_says_what_it_waits_for() {
+        let cases = [
+            (State::Executed, "pending"),
+            (State::Interrupted, "awaiting_identification"),
+            (State::Refunded, "not_applicable"),
+        ];
+        for (state, code) in cases {
+            assert_eq!(without_payout(state).code(), code, "{state}");
         }
     }
 
@@ -836,53 +765,6 @@ mod tests {
     }
 
     #[test]
-    fn fields_are_checked_as_pocket_documents_them() {
-        let base: Exchange = serde_json::from_str(
-            r#"{"id": "e", "pair": "btc/eur", "fee_rate": 0.015, "cost": 100.00, "amount": 0.00197,
-                "payout": {"txid": "c01c7a0fd270aa3876119098c0e2d51687a795efab99787e214d8a93ab9f8342"}}"#,
-        )
-        .unwrap();
-        assert!(check_fields(&base, Some(Currency::Eur)).is_empty());
-        let cases: &[(&str, &str, &str)] = &[
-            (
-                "a txid that is not hex",
-                r#""payout": {"txid": "not-a-txid"}"#,
-                "64 hex digits",
-            ),
-            ("another currency's pair", r#""pair": "btc/usd""#, "btc/eur"),
-            ("a negative cost", r#""cost": -100.00"#, "negative"),
-            (
-                "a fee rate out of range",
-                r#""fee_rate": 0.5"#,
-                "0.012 to 0.045",
-            ),
-            (
-                "nine decimals",
-                r#""amount": 0.001970001"#,
-                "rounded to 197000 sat",
-            ),
-            (
-                "a negative payout",
-                r#""payout": {"amount": -0.001}"#,
-                "negative; read as 0",
-            ),
-        ];
-        for (what, field, expected) in cases {
-            let mut value = serde_json::to_value(&base).unwrap();
-            let patch: serde_json::Value = serde_json::from_str(&format!("{{{field}}}")).unwrap();
-            for (k, v) in patch.as_object().unwrap() {
-                value[k] = v.clone();
-            }
-            let e: Exchange = serde_json::from_value(value).unwrap();
-            let problems = check_fields(&e, Some(Currency::Eur));
-            assert!(
-                problems.iter().any(|p| p.contains(expected)),
-                "{what}: {problems:?}"
-            );
-        }
-    }
-
-    #[test]
     fn one_output_to_one_address_is_one_payout() {
         let fact = AddressFact::Ours {
             index: 3,
@@ -912,20 +794,6 @@ mod tests {
             match_payout(&AddressFact::NotFound, "u:0", false),
             Reconciliation::Foreign
         );
-    }
-
-    #[test]
-    fn documented_example_amounts_add_up() {
-        let e: Exchange = serde_json::from_str(
-            r#"{"id": "a", "fee_rate": 0.015, "cost": 100.00, "amount": 0.00197000, "rate": 50000.00, "fee": 1.50,
-                "payout": {"fee": 0.00000190, "amount": 0.0019681}}"#,
-        )
-        .unwrap();
-        assert!(check_amounts(&e).is_empty(), "{:?}", check_amounts(&e));
-        let mut wrong = e.clone();
-        wrong.payout.as_mut().unwrap().amount = Some(Btc::from_sat(196_000));
-        wrong.fee = Some("2.50".parse().unwrap());
-        assert_eq!(check_amounts(&wrong).len(), 3);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::orders::instructions::{self, PaymentCode};
 use crate::orders::model::StoredOrder;
 use crate::payment::{Iban, QrImage};
 use crate::pocket::timestamp;
+use crate::portfolio::rate_of;
 use crate::reconcile::State;
 use crate::store::{AlertRow, ExchangeFilter, Store};
 use crate::wallet::KeyPath;
@@ -126,14 +127,11 @@ pub fn month_result(
         let cost: Decimal = rows.iter().filter_map(|e| e.cost).sum();
         let fee: Decimal = rows.iter().filter_map(|e| e.fee).sum();
         let btc = btc_decimal(sats);
-        let price = if btc.is_zero() {
-            String::new()
-        } else {
-            format!(
-                " at {} {currency}/BTC",
-                grouped(&money(((cost - fee) / btc).round_dp(2)))
-            )
-        };
+        // Pocket's rate as it reported it (the dashboard and the CSV show
+        // the same), not one recomputed from satoshis.
+        let price = rate_of(&rows.iter().collect::<Vec<_>>())
+            .map(|rate| format!(" at {} {currency}/BTC", grouped(&money(rate))))
+            .unwrap_or_default();
         let paid: u64 = rows
             .iter()
             .filter_map(|e| e.payout.as_ref().and_then(|p| p.amount_sat))

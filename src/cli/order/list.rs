@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use crate::cli::context::{Context, print_json};
-use crate::format::short_id;
+use crate::format::{money, percent, short_id};
 use crate::orders::model::StoredOrder;
 
 /// List the orders.
@@ -28,19 +28,19 @@ pub(super) fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<8}  {:<20}  {:<6}  {:>12}  {:<4}  {:<11}  {:<7}  REFERENCE",
+        "{:<8}  {:<20}  {:<6}  {:>12}  {:<4}  {:<11}  {:>7}  REFERENCE",
         "ID", "LABEL", "STATE", "AMOUNT", "DAY", "TYPE", "FEE"
     );
     for order in &orders {
         println!(
-            "{:<8}  {:<20}  {:<6}  {:>12}  {:<4}  {:<11}  {:<7}  {}",
+            "{:<8}  {:<20}  {:<6}  {:>12}  {:<4}  {:<11}  {:>7}  {}",
             short_id(&order.id),
             order.label.as_deref().unwrap_or("-"),
             if order.active { "active" } else { "paused" },
-            format!("{} {}", order.currency.code(), order.amount),
+            format!("{} {}", order.currency.code(), money(order.amount)),
             order.day.to_string(),
             order.payout_description(),
-            order.fee_rate.to_string(),
+            percent(order.fee_rate),
             order
                 .payment_method
                 .creditor_reference

@@ -47,6 +47,8 @@ pub struct ExchangeView {
     pub sats: String,
     pub payout: Option<String>,
     pub reconciliation: String,
+    /// The reconciliation in words (`not applicable`).
+    pub reconciliation_text: String,
     pub warnings: Vec<String>,
 }
 
@@ -91,6 +93,7 @@ pub fn exchange_view(e: &ExchangeRow, names: &HashMap<OrderId, String>, tz: Tz) 
             }
         }),
         reconciliation: e.reconciliation.clone(),
+        reconciliation_text: e.reconciliation.replace('_', " "),
         warnings: e.warnings.clone(),
     }
 }

@@ -217,6 +217,23 @@ fn orders_for_every_script_type_are_created_stored_paused_resumed_and_repriced()
     let mut cmd = tool(s.dir.path());
     cmd.args(["order", "list", "--json"]);
     let first = run_json(&mut cmd)[0].clone();
+    // The key is private: in the JSON only when asked for.
+    assert!(
+        first.get("key").is_none() && first.get("pocket_key").is_none(),
+        "{first}"
+    );
+    for command in ["list", "show"] {
+        let mut cmd = tool(s.dir.path());
+        cmd.args(["order", command]);
+        if command == "show" {
+            cmd.arg(first["id"].as_str().unwrap());
+        }
+        cmd.args(["--json", "--show-key"]);
+        let shown = run_json(&mut cmd);
+        let one = if command == "list" { &shown[0] } else { &shown };
+        assert!(one["key"].as_str().is_some_and(|k| !k.is_empty()), "{one}");
+        assert!(one["pocket_key"].as_str().is_some(), "{one}");
+    }
     let mut cmd = tool(s.dir.path());
     cmd.args(["order", "show", first["id"].as_str().unwrap()]);
     let (code, out, err) = run(&mut cmd);

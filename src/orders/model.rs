@@ -141,8 +141,12 @@ pub struct OrderView {
     pub emails: Vec<String>,
     /// `key`, `address` or `lightning`.
     pub payout: PayoutKind,
-    pub key: String,
-    pub pocket_key: String,
+    /// The key as given, and as sent to Pocket: private data (it reveals the
+    /// wallet's whole history), so only with `--show-key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pocket_key: Option<String>,
     pub script_type: Option<ScriptType>,
     pub network: &'static str,
     pub derivation_path: Option<String>,
@@ -188,7 +192,8 @@ impl StoredOrder {
         }
     }
 
-    pub fn view(&self) -> OrderView {
+    /// The order for `--json`; the key only when `show_key`.
+    pub fn view(&self, show_key: bool) -> OrderView {
         OrderView {
             id: self.id.clone(),
             label: self.label.clone(),
@@ -199,8 +204,8 @@ impl StoredOrder {
             day: self.day.to_string(),
             emails: self.emails.clone(),
             payout: self.payout_kind,
-            key: self.key.clone(),
-            pocket_key: self.pocket_key.clone(),
+            key: show_key.then(|| self.key.clone()),
+            pocket_key: show_key.then(|| self.pocket_key.clone()),
             script_type: self.script_type,
             network: wallet::network_name(self.network),
             derivation_path: self.derivation_path().map(|p| p.to_string()),

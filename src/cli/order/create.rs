@@ -124,7 +124,7 @@ pub(super) async fn run(ctx: &Context<'_>, args: CreateArgs) -> anyhow::Result<E
         .await
         .map_err(|e| at_pocket(e, "while creating the order at Pocket"))?;
     if args.json {
-        print_json(&order.view())?;
+        print_json(&order.view(false))?;
     } else {
         let addresses = store.addresses(&order.id)?;
         println!(

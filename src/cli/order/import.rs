@@ -75,7 +75,7 @@ pub(super) async fn run(ctx: &Context<'_>, args: ImportArgs) -> anyhow::Result<E
         .with_context(|| format!("while importing order {}", args.id))?;
     let (order, adopted) = (imported.order, imported.adopted);
     if args.json {
-        print_json(&order.view())?;
+        print_json(&order.view(false))?;
     } else {
         println!("imported order {}", order.id);
         if adopted > 0 {

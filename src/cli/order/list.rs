@@ -4,22 +4,27 @@ use std::process::ExitCode;
 
 use crate::cli::context::{Context, print_json};
 use crate::format::{money, percent, short_id};
-use crate::orders::model::StoredOrder;
 
 /// List the orders.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  pocket-dca order list --json")]
+#[command(
+    after_help = "Examples:\n  pocket-dca order list --json\n  pocket-dca order list --json --show-key   (the keys too: keep this output private)"
+)]
 pub struct ListArgs {
     /// Print JSON: an array of orders as `order show --json` prints them
     #[arg(long)]
     json: bool,
+
+    /// Include each order's extended key in the JSON; it reveals the wallet's whole history, so it is left out by default
+    #[arg(long, requires = "json")]
+    show_key: bool,
 }
 
 pub(super) fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<ExitCode> {
     let (_config, store) = ctx.store()?;
     let orders = store.orders()?;
     if args.json {
-        let views: Vec<_> = orders.iter().map(StoredOrder::view).collect();
+        let views: Vec<_> = orders.iter().map(|o| o.view(args.show_key)).collect();
         print_json(&views)?;
         return Ok(ExitCode::SUCCESS);
     }

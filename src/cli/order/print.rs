@@ -61,10 +61,10 @@ pub(super) fn print_order(order: &StoredOrder) {
     println!(
         "plan       {} {} on day {} of the month",
         order.currency.code(),
-        order.amount,
+        crate::format::money(order.amount),
         order.day
     );
-    println!("fee rate   {}", order.fee_rate);
+    println!("fee rate   {}", crate::format::percent(order.fee_rate));
     let network = crate::wallet::network_name(order.network);
     match (
         order.derivation_path(),
@@ -93,7 +93,7 @@ pub(super) fn print_order(order: &StoredOrder) {
 
 pub(super) fn print_brief(order: &StoredOrder, json: bool) -> anyhow::Result<()> {
     if json {
-        print_json(&order.view())
+        print_json(&order.view(false))
     } else {
         print_order(order);
         Ok(())

@@ -12,9 +12,13 @@ pub struct ShowArgs {
     /// The order id (a unique prefix is enough)
     id: String,
 
-    /// Print JSON: {"id", "label", "active", "currency", "fee_rate", "amount", "day", "key", "script_type", "derivation_path", "gap_limit", "payment_method", …}
+    /// Print JSON: {"id", "label", "active", "currency", "fee_rate", "amount", "day", "payout", "script_type", "derivation_path", "gap_limit", "payment_method", …}
     #[arg(long)]
     json: bool,
+
+    /// Include the extended key in the JSON ("key", "pocket_key"); it reveals the wallet's whole history, so it is left out by default
+    #[arg(long, requires = "json")]
+    show_key: bool,
 }
 
 pub(super) fn run(ctx: &Context, args: ShowArgs) -> anyhow::Result<ExitCode> {
@@ -24,7 +28,7 @@ pub(super) fn run(ctx: &Context, args: ShowArgs) -> anyhow::Result<ExitCode> {
         .order(&id)?
         .ok_or_else(|| anyhow::anyhow!("order {id} vanished"))?;
     if args.json {
-        print_json(&order.view())?;
+        print_json(&order.view(args.show_key))?;
         return Ok(ExitCode::SUCCESS);
     }
     print_order(&order);

@@ -326,6 +326,7 @@ fn the_csv_sums_to_the_totals_shown_and_the_labels_are_bip329() {
         text.trim_start_matches("EUR ")
             .trim_start_matches("CHF ")
             .trim_end_matches(" BTC")
+            .replace(',', "")
             .parse()
             .unwrap()
     };

@@ -334,6 +334,7 @@ fn a_reminder_is_sent_once_even_when_smtp_fails_and_the_service_restarts() {
         .block_on(reminders::mail_alerts(
             &mut store,
             &mailer,
+            w.settings().timezone,
             due + Duration::minutes(4),
         ))
         .unwrap();
@@ -344,6 +345,7 @@ fn a_reminder_is_sent_once_even_when_smtp_fails_and_the_service_restarts() {
         .block_on(reminders::mail_alerts(
             &mut store,
             &mailer,
+            w.settings().timezone,
             due + Duration::minutes(5),
         ))
         .unwrap();
@@ -511,12 +513,16 @@ fn a_missed_standing_order_raises_an_alert_that_is_e_mailed() {
         .block_on(reminders::mail_alerts(
             &mut store,
             &mailer,
+            w.settings().timezone,
             at("2026-12-06T09:01:00Z"),
         ))
         .unwrap();
     let mail = parse(&w.smtp.mails()[0].data);
     assert_eq!(mail.subject, "[pocket-dca] No purchase arrived this month");
     assert!(mail.text.contains("December 2026"), "{}", mail.text);
+    // Its time in the reminders' zone, as the dashboard shows it.
+    assert!(mail.text.contains(" CET"), "{}", mail.text);
+    assert!(!mail.text.contains("Z\n"), "{}", mail.text);
 }
 
 #[test]

@@ -69,6 +69,10 @@ impl Config {
                 shown(server.public_url.as_ref().map(Url::to_string)),
             ),
             (
+                "server.dashboard_note",
+                shown(server.dashboard_note.clone()),
+            ),
+            (
                 "email.from",
                 shown(email.from.as_ref().map(Mailbox::to_string)),
             ),

@@ -49,6 +49,7 @@ pub(super) struct RawServer {
     pub(super) dashboard_listen: Option<String>,
     pub(super) dashboard_password_hash: Option<String>,
     pub(super) public_url: Option<String>,
+    pub(super) dashboard_note: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -57,6 +57,8 @@ pub struct ServerConfig {
     pub dashboard_password_hash: Option<Secret>,
     /// The public base URL Pocket reaches the webhook endpoint at.
     pub public_url: Option<Url>,
+    /// A line shown at the top of the dashboard's overview.
+    pub dashboard_note: Option<String>,
 }
 
 #[derive(Debug, Clone)]

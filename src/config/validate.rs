@@ -195,11 +195,13 @@ pub(super) fn server(raw: RawServer, problems: &mut Problems) -> Option<ServerCo
     });
     let public_url = set(raw.public_url)
         .and_then(|text| problems.check("server.public_url", parse_http_url(&text)));
+    let dashboard_note = set(raw.dashboard_note).map(|note| note.trim().to_string());
     Some(ServerConfig {
         webhook_listen: webhook_listen?,
         dashboard_listen: dashboard_listen?,
         dashboard_password_hash,
         public_url,
+        dashboard_note,
     })
 }
 

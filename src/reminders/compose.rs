@@ -16,7 +16,6 @@ use crate::format::{btc_decimal, grouped, money};
 use crate::orders::instructions::{self, PaymentCode};
 use crate::orders::model::StoredOrder;
 use crate::payment::{Iban, QrImage};
-use crate::pocket::timestamp;
 use crate::portfolio::rate_of;
 use crate::reconcile::State;
 use crate::store::{AlertRow, ExchangeFilter, Store};
@@ -274,8 +273,9 @@ fn alert_headline(alert: &AlertRow) -> String {
     }
 }
 
-/// Composes the e-mail of an alert.
-pub fn alert(alert: &AlertRow) -> Result<Composed, Error> {
+/// Composes the e-mail of an alert; its time in `tz`, as the reminders and
+/// the dashboard show times.
+pub fn alert(alert: &AlertRow, tz: Tz) -> Result<Composed, Error> {
     let headline = alert_headline(alert);
     let order = alert.order_id.as_deref().map(crate::format::short_id);
     let exchange = alert.exchange_id.as_deref();
@@ -286,7 +286,7 @@ pub fn alert(alert: &AlertRow) -> Result<Composed, Error> {
         severity: &alert.severity,
         order,
         exchange,
-        created_at: &timestamp::format(&alert.created_at),
+        created_at: &crate::format::local(alert.created_at, tz),
         id: alert.id,
     };
     let text = AlertText { v: &view }.render()?;

@@ -2,6 +2,7 @@
 //! no exchange by a number of days after its reminder day.
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use chrono_tz::Tz;
 
 use super::compose;
 use super::due::recipients;
@@ -20,6 +21,7 @@ const MAX_EMAIL_ATTEMPTS: u32 = 20;
 pub async fn mail_alerts(
     store: &mut Store,
     mailer: &Mailer,
+    tz: Tz,
     now: DateTime<Utc>,
 ) -> Result<usize, Error> {
     let mut sent = 0;
@@ -30,7 +32,7 @@ pub async fn mail_alerts(
         };
         let attempt = async {
             let to = recipients(order.as_ref(), mailer)?;
-            let composed = compose::alert(&alert)?;
+            let composed = compose::alert(&alert, tz)?;
             let message = compose::message(&composed, &mailer.from, &to)?;
             mailer.send(&message).await?;
             Ok::<_, Error>(())

@@ -103,6 +103,9 @@ fn prepare(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// What the demo's overview says about itself.
+const DEMO_NOTE: &str = "This is the demo: a year of purchases was replayed up to last month, against the sandbox. This month's purchase has not come, so a missed-order alert may be open: that is expected here. E-mails went to the outbox folder, not to anyone.";
+
 fn config_text(base_url: &str, secret: &str, webhooks: &str, dashboard: &str) -> String {
     format!(
         "# Written by `pocket-dca demo`: the demo's database, sandbox and outbox.\n\
@@ -110,7 +113,8 @@ fn config_text(base_url: &str, secret: &str, webhooks: &str, dashboard: &str) ->
          [database]\npath = \"pocket-dca.sqlite3\"\n\n\
          [bitcoin]\nnetwork = \"testnet\"\n\n\
          [pocket]\nbase_url = \"{base_url}\"\nclient_id = \"{CLIENT_ID}\"\nwebhook_secret = \"{secret}\"\n\n\
-         [server]\nwebhook_listen = \"{webhooks}\"\ndashboard_listen = \"{dashboard}\"\n\n\
+         [server]\nwebhook_listen = \"{webhooks}\"\ndashboard_listen = \"{dashboard}\"\n\
+         dashboard_note = \"{DEMO_NOTE}\"\n\n\
          [email]\nfrom = \"pocket-dca demo <demo@localhost>\"\nto = \"you@example.com\"\noutbox_dir = \"outbox\"\n\n\
          [reminders]\ntimezone = \"Europe/Zurich\"\nhour = 9\n\n\
          [sync]\ninterval_minutes = 30\n"

@@ -86,6 +86,25 @@ pub async fn start(config: &Config) -> Result<Running, Error> {
     start_on(config, webhook_listener, dashboard_listener, true).await
 }
 
+/// The dashboard's state: its own database connection and what it shows
+/// from the config.
+fn dashboard_state(config: &Config, db: &std::path::Path) -> Result<DashboardState, Error> {
+    let recipients = config
+        .email
+        .to
+        .iter()
+        .map(|m| m.email.to_string())
+        .collect();
+    Ok(DashboardState::new(
+        store::Store::open(db)?,
+        Auth::new(config.server.dashboard_password_hash.clone()),
+        Settings::from_config(config),
+        config.bitcoin.network,
+    )
+    .with_default_recipients(recipients)
+    .with_note(config.server.dashboard_note.clone()))
+}
+
 /// Starts on listeners bound by the caller; without `scheduler`, nothing
 /// runs on a timer (the demo replays months with its own clock first).
 pub async fn start_on(
@@ -133,12 +152,7 @@ pub async fn start_on(
     };
     let webhooks = axum::serve(webhook_listener, web::webhook_router(state))
         .with_graceful_shutdown(until(stopped.clone()));
-    let dashboard_state = Arc::new(DashboardState::new(
-        store::Store::open(&db)?,
-        Auth::new(config.server.dashboard_password_hash.clone()),
-        Settings::from_config(config),
-        config.bitcoin.network,
-    ));
+    let dashboard_state = Arc::new(dashboard_state(config, &db)?);
     let dashboard = axum::serve(dashboard_listener, web::dashboard_router(dashboard_state))
         .with_graceful_shutdown(until(stopped));
     let task = tokio::spawn(async move {

@@ -155,7 +155,9 @@ impl ReminderPass {
             }
             Err(e) => tracing::error!(error = %e, "reminders failed"),
         }
-        if let Err(e) = reminders::mail_alerts(&mut store, mailer, now).await {
+        if let Err(e) =
+            reminders::mail_alerts(&mut store, mailer, self.settings.timezone, now).await
+        {
             tracing::error!(error = %e, "alert e-mails failed");
         }
     }

@@ -12,8 +12,11 @@ use crate::portfolio::{Accumulated, PricePoint};
 
 const W: f64 = 640.0;
 const H: f64 = 240.0;
-const LEFT: f64 = 70.0;
 const RIGHT: f64 = 16.0;
+/// The widest a label character is drawn, in chart units: the labels are
+/// 11 units on a desktop and 18 on a phone (where the chart is scaled down,
+/// see `app.css`), so the left margin fits the y labels at either size.
+const CHAR_WIDTH: f64 = 10.0;
 const TOP: f64 = 16.0;
 const BOTTOM: f64 = 28.0;
 
@@ -31,14 +34,35 @@ struct Scale {
     x1: f64,
     y0: f64,
     y1: f64,
+    /// The left margin: room for the widest y label.
+    left: f64,
 }
 
 impl Scale {
-    fn x(&self, v: f64) -> f64 {
-        if self.x1 <= self.x0 {
-            return LEFT + (W - LEFT - RIGHT) / 2.0;
+    fn new(x: (f64, f64), y: (f64, f64), y_label: &impl Fn(f64) -> String) -> Scale {
+        let widest = (0..=4)
+            .map(|i| {
+                y_label(y.0 + (y.1 - y.0) * f64::from(i) / 4.0)
+                    .chars()
+                    .count()
+            })
+            .max()
+            .unwrap_or(0);
+        Scale {
+            x0: x.0,
+            x1: x.1,
+            y0: y.0,
+            y1: y.1,
+            left: (widest as f64 * CHAR_WIDTH + 12.0).max(40.0),
         }
-        LEFT + (v - self.x0) / (self.x1 - self.x0) * (W - LEFT - RIGHT)
+    }
+
+    fn x(&self, v: f64) -> f64 {
+        let left = self.left;
+        if self.x1 <= self.x0 {
+            return left + (W - left - RIGHT) / 2.0;
+        }
+        left + (v - self.x0) / (self.x1 - self.x0) * (W - left - RIGHT)
     }
 
     fn y(&self, v: f64) -> f64 {
@@ -56,6 +80,7 @@ fn frame(
     last: &DateTime<Utc>,
     title: &str,
 ) -> String {
+    let left = scale.left;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{title}\">"
     );
@@ -63,22 +88,22 @@ fn frame(
         let v = scale.y0 + (scale.y1 - scale.y0) * f64::from(i) / 4.0;
         let y = scale.y(v);
         svg.push_str(&format!(
-            "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            "<line class=\"grid\" x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
             W - RIGHT,
-            LEFT - 6.0,
+            left - 6.0,
             y + 4.0,
             y_label(v)
         ));
     }
     svg.push_str(&format!(
-        "<line class=\"axis\" x1=\"{LEFT}\" x2=\"{LEFT}\" y1=\"{TOP}\" y2=\"{}\"/><line class=\"axis\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>",
+        "<line class=\"axis\" x1=\"{left}\" x2=\"{left}\" y1=\"{TOP}\" y2=\"{}\"/><line class=\"axis\" x1=\"{left}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>",
         H - BOTTOM,
         W - RIGHT,
         H - BOTTOM,
         H - BOTTOM
     ));
     svg.push_str(&format!(
-        "<text x=\"{LEFT}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+        "<text x=\"{left}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
         H - 8.0,
         day(first),
         W - RIGHT,
@@ -102,19 +127,13 @@ pub fn accumulation(points: &[Accumulated]) -> String {
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return empty(title);
     };
-    let scale = Scale {
-        x0: time(&first.at),
-        x1: time(&last.at),
-        y0: 0.0,
-        y1: last.total_sat.max(1) as f64 * 1.05,
-    };
-    let mut svg = frame(
-        &scale,
-        |v| format!("{:.4} BTC", v / 1e8),
-        &first.at,
-        &last.at,
-        title,
+    let label = |v: f64| format!("{:.4} BTC", v / 1e8);
+    let scale = Scale::new(
+        (time(&first.at), time(&last.at)),
+        (0.0, last.total_sat.max(1) as f64 * 1.05),
+        &label,
     );
+    let mut svg = frame(&scale, label, &first.at, &last.at, title);
     let mut path = format!("M{:.1} {:.1}", scale.x(time(&first.at)), scale.y(0.0));
     let mut previous = 0.0;
     for p in points {
@@ -140,7 +159,9 @@ pub fn accumulation(points: &[Accumulated]) -> String {
     svg
 }
 
-/// Price paid per purchase (dots and line) against the running average cost (dashed).
+/// Price paid per purchase (dots and line) against the running average cost
+/// (dashed); the legend is HTML next to it (`order.html`), readable at any
+/// width.
 pub fn prices(points: &[PricePoint], currency: &str) -> String {
     let title = "price paid per purchase and running average cost";
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
@@ -156,19 +177,13 @@ pub fn prices(points: &[PricePoint], currency: &str) -> String {
         .map(|p| f(p.paid).max(f(p.average)))
         .fold(f64::MIN, f64::max);
     let pad = ((hi - lo) * 0.1).max(hi * 0.02);
-    let scale = Scale {
-        x0: time(&first.at),
-        x1: time(&last.at),
-        y0: (lo - pad).max(0.0),
-        y1: hi + pad,
-    };
-    let mut svg = frame(
-        &scale,
-        |v| format!("{} {}", currency, grouped(&format!("{v:.0}"))),
-        &first.at,
-        &last.at,
-        title,
+    let label = |v: f64| format!("{} {}", currency, grouped(&format!("{v:.0}")));
+    let scale = Scale::new(
+        (time(&first.at), time(&last.at)),
+        ((lo - pad).max(0.0), hi + pad),
+        &label,
     );
+    let mut svg = frame(&scale, label, &first.at, &last.at, title);
     let line = |value: &dyn Fn(&PricePoint) -> f64| {
         points
             .iter()
@@ -201,15 +216,6 @@ pub fn prices(points: &[PricePoint], currency: &str) -> String {
             grouped(&p.average.to_string())
         ));
     }
-    svg.push_str(&format!(
-        "<rect class=\"legend-paid\" x=\"{}\" y=\"{TOP}\" width=\"10\" height=\"3\"/><text x=\"{}\" y=\"{}\">paid</text><rect class=\"legend-avg\" x=\"{}\" y=\"{TOP}\" width=\"10\" height=\"3\"/><text x=\"{}\" y=\"{}\">average cost</text>",
-        LEFT + 10.0,
-        LEFT + 24.0,
-        TOP + 4.0,
-        LEFT + 64.0,
-        LEFT + 78.0,
-        TOP + 4.0
-    ));
     svg.push_str("</svg>");
     svg
 }

@@ -19,6 +19,10 @@ pub struct DashboardState {
     pub auth: Arc<Auth>,
     pub settings: Settings,
     network: Network,
+    /// `[email] to`: where an order without its own addresses is reminded.
+    pub default_recipients: Vec<String>,
+    /// `[server] dashboard_note`, shown on the overview.
+    pub note: Option<String>,
 }
 
 /// The dashboard's state as the handlers take it.
@@ -42,7 +46,21 @@ impl DashboardState {
             auth: Arc::new(auth),
             settings,
             network,
+            default_recipients: Vec::new(),
+            note: None,
         }
+    }
+
+    /// A note for the top of the overview.
+    pub fn with_note(mut self, note: Option<String>) -> DashboardState {
+        self.note = note;
+        self
+    }
+
+    /// Where reminders go for orders without addresses of their own.
+    pub fn with_default_recipients(mut self, recipients: Vec<String>) -> DashboardState {
+        self.default_recipients = recipients;
+        self
     }
 
     /// The database, for one request.

@@ -5,10 +5,9 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
-use rust_decimal::Decimal;
 
-use super::views::{ExchangeView, average, exchange_view, next_reminder, order_names};
-use crate::format::{btc, grouped, local, money};
+use super::views::{Clip, ExchangeView, average, exchange_view, next_reminder, order_names};
+use crate::format::{btc, grouped, local, money, percent};
 use crate::orders::instructions::{self, Instructions};
 use crate::orders::model::StoredOrder;
 use crate::payment::{Iban, QrImage};
@@ -72,11 +71,11 @@ struct HeadroomView {
 struct AddressView {
     index: u32,
     path: String,
-    address: String,
+    address: Clip,
     status: &'static str,
     exchanges: Vec<(String, String)>,
     sats: String,
-    outputs: String,
+    outputs: Vec<Clip>,
 }
 
 #[derive(Template)]
@@ -101,12 +100,12 @@ fn detail(order: &StoredOrder, store: &Store, state: &DashboardState) -> OrderDe
         currency: order.currency.code(),
         amount: money(order.amount),
         day: order.day.to_string(),
-        fee_rate: format!("{} %", (order.fee_rate * Decimal::from(100)).normalize()),
+        fee_rate: percent(order.fee_rate),
         next_reminder: next_reminder(store, order, &state.settings),
-        recipients: if order.emails.is_empty() {
-            "[email] to".into()
-        } else {
-            order.emails.join(", ")
+        recipients: match (order.emails.is_empty(), state.default_recipients.is_empty()) {
+            (false, _) => order.emails.join(", "),
+            (true, false) => state.default_recipients.join(", "),
+            (true, true) => "nobody: set [email] to, or `pocket-dca order set ID --email …`".into(),
         },
         created_on: local(order.created_on, state.tz()),
         payout: order.payout_description(),
@@ -162,24 +161,28 @@ fn stats_view(stats: &OrderStats, currency: &str) -> StatsView {
         received_btc: btc(stats.received_sat),
         bought_sats: grouped(&stats.bought_sat.to_string()),
         purchases: stats.purchases,
-        spent: money(stats.fiat_spent),
-        fees: money(stats.fees_paid),
+        spent: grouped(&money(stats.fiat_spent)),
+        fees: grouped(&money(stats.fees_paid)),
         network_fees: grouped(&stats.network_fees_sat.to_string()),
         average: average(stats, currency),
     }
 }
 
 fn headroom_view(h: &Headroom) -> HeadroomView {
+    let skipped = match h.longest_gap {
+        0 => "Pocket has skipped no address so far".to_string(),
+        1 => "Pocket has skipped 1 address in a row at most".to_string(),
+        n => format!("Pocket has skipped {n} addresses in a row at most"),
+    };
     HeadroomView {
         text: format!(
-            "{} unused in a row at most; your wallet scans {} ({} to spare){}",
-            h.longest_gap,
+            "{skipped}; your wallet looks {} ahead: {} to spare{}",
             h.wallet_gap_limit,
-            h.remaining,
+            h.remaining.max(0),
             if h.is_tight() {
-                " — raise the wallet's gap limit"
+                ". Raise the wallet's gap limit (Sparrow: Settings → Advanced → Gap limit; Electrum: `wallet.change_gap_limit(…)` in the console)"
             } else {
-                ""
+                "."
             }
         ),
     }
@@ -191,7 +194,7 @@ fn address_views(store: &Store, order_id: &OrderId) -> Result<Vec<AddressView>, 
         .map(|a| AddressView {
             index: a.index,
             path: a.path.to_string(),
-            address: a.address.to_string(),
+            address: Clip::new(&a.address.to_string()),
             status: a.status,
             exchanges: a
                 .exchange_ids
@@ -203,7 +206,7 @@ fn address_views(store: &Store, order_id: &OrderId) -> Result<Vec<AddressView>, 
             } else {
                 String::new()
             },
-            outputs: a.outputs.join(" "),
+            outputs: a.outputs.iter().map(|o| Clip::new(o)).collect(),
         })
         .collect())
 }

@@ -48,6 +48,8 @@ struct CardView {
 #[template(path = "dashboard/overview.html")]
 struct OverviewPage {
     page: PageInfo,
+    /// `[server] dashboard_note`.
+    note: Option<String>,
     alerts: Vec<AlertView>,
     totals: TotalsView,
     chart: String,
@@ -64,8 +66,8 @@ fn totals(portfolio: &Portfolio) -> TotalsView {
             .iter()
             .map(|c| CurrencyView {
                 code: c.currency.code(),
-                spent: money(c.fiat_spent),
-                fees: money(c.fees_paid),
+                spent: grouped(&money(c.fiat_spent)),
+                fees: grouped(&money(c.fees_paid)),
                 average: c
                     .average_price
                     .map(|p| format!("{}/BTC", grouped(&money(p))))
@@ -85,9 +87,9 @@ fn card(o: &OrderSummary, store: &Store, state: &DashboardState, tz: Tz) -> Card
         day: o.order.day.to_string(),
         next_reminder: next_reminder(store, &o.order, &state.settings),
         received_btc: btc(o.stats.received_sat),
-        spent: money(o.stats.fiat_spent),
+        spent: grouped(&money(o.stats.fiat_spent)),
         purchases: o.stats.purchases,
-        fees: money(o.stats.fees_paid),
+        fees: grouped(&money(o.stats.fees_paid)),
         average: average(&o.stats, o.order.currency.code()),
         last_exchange: o
             .stats
@@ -111,6 +113,7 @@ pub async fn overview(
         .collect();
     let page = OverviewPage {
         page: state.page("overview", &session, &store)?,
+        note: state.note.clone(),
         alerts: store
             .alerts(false)?
             .into_iter()

@@ -34,6 +34,39 @@ pub fn alert_view(a: AlertRow, tz: Tz) -> AlertView {
     }
 }
 
+/// A long identifier — an address, a txid — shown shortened in the middle
+/// on a narrow screen (`tb1q5hde…fgvq`) and whole in the page: selecting it
+/// copies all of it, and `title` shows it.
+pub struct Clip {
+    pub full: String,
+    pub head: String,
+    pub tail: String,
+}
+
+impl Clip {
+    /// The last characters that stay visible.
+    const TAIL: usize = 6;
+
+    pub fn new(full: &str) -> Clip {
+        let split = full
+            .char_indices()
+            .rev()
+            .nth(Self::TAIL - 1)
+            .map_or(0, |(i, _)| i);
+        Clip {
+            full: full.to_string(),
+            head: full[..split].to_string(),
+            tail: full[split..].to_string(),
+        }
+    }
+}
+
+/// An exchange's payout cell: the output (clipped) and what follows it.
+pub struct PayoutCell {
+    pub output: Option<Clip>,
+    pub text: String,
+}
+
 pub struct ExchangeView {
     pub id: String,
     pub executed: String,
@@ -45,7 +78,7 @@ pub struct ExchangeView {
     pub fee: String,
     pub rate: String,
     pub sats: String,
-    pub payout: Option<String>,
+    pub payout: Option<PayoutCell>,
     pub reconciliation: String,
     /// The reconciliation in words (`not applicable`).
     pub reconciliation_text: String,
@@ -80,17 +113,23 @@ pub fn exchange_view(e: &ExchangeRow, names: &HashMap<OrderId, String>, tz: Tz) 
             .map(|s| grouped(&s.to_string()))
             .unwrap_or_else(|| "–".into()),
         payout: e.payout.as_ref().map(|p| match p.kind.as_deref() {
-            Some(kind) => format!(
-                "{kind} {}{}",
-                p.status.as_deref().unwrap_or("-"),
-                p.amount_sat
-                    .map(|a| format!(", {} sat", grouped(&a.to_string())))
-                    .unwrap_or_default()
-            ),
-            None => {
-                let index = e.address_index.map(|i| format!(" → #{i}"));
-                format!("{}:{}{}", p.txid, p.vout, index.unwrap_or_default())
-            }
+            Some(kind) => PayoutCell {
+                output: None,
+                text: format!(
+                    "{kind} {}{}",
+                    p.status.as_deref().unwrap_or("-"),
+                    p.amount_sat
+                        .map(|a| format!(", {} sat", grouped(&a.to_string())))
+                        .unwrap_or_default()
+                ),
+            },
+            None => PayoutCell {
+                output: Some(Clip::new(&format!("{}:{}", p.txid, p.vout))),
+                text: e
+                    .address_index
+                    .map(|i| format!(" → #{i}"))
+                    .unwrap_or_default(),
+            },
         }),
         reconciliation: e.reconciliation.clone(),
         reconciliation_text: e.reconciliation.replace('_', " "),

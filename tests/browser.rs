@@ -97,6 +97,7 @@ fn the_dashboard_renders_in_headless_chromium() {
         "CHF stack",
         "Bitcoin accumulated",
         "Next reminder",
+        "This is the demo",
     ] {
         assert!(overview.contains(text), "{text} not rendered");
     }

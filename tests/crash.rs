@@ -197,3 +197,37 @@ fn sigterm_right_after_start_up_still_stops_cleanly() {
         assert!(status.success(), "{status}");
     }
 }
+
+#[test]
+fn serve_logs_its_own_news_not_the_schedulers_internals() {
+    use std::io::Read as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("pocket-dca"))
+        .args(["--config", config(dir.path()).to_str().unwrap(), "serve"])
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
+        if line.starts_with("dashboard: ") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    child.wait().unwrap();
+    assert!(log.contains("serving"), "{log}");
+    for internal in ["Uninited", "Job creator", "Init "] {
+        assert!(!log.contains(internal), "{internal}: {log}");
+    }
+}

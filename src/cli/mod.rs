@@ -243,7 +243,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Logs go to standard error; `RUST_LOG` overrides the level (warnings for
 /// one-shot commands, info for services).
 fn init_logging(service: bool) {
-    let default = if service { "info" } else { "warn" };
+    // The scheduler crate narrates its internals ("Uninited", "Job creator
+    // created") at info; a user wants the tool's own news.
+    let default = if service {
+        "info,tokio_cron_scheduler=warn"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()

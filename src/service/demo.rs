@@ -194,9 +194,10 @@ pub async fn run(dir: &Path, progress: impl Fn(u32)) -> Result<Demo, Error> {
     // From now on the service runs on the real clock: this month's
     // reminders, if due, go out now, as after a restart of `serve`.
     let mut demo = demo;
-    scheduler::ReminderPass::new(&config).run(Utc::now()).await;
+    let pass = scheduler::ReminderPass::new(&config);
+    pass.run(Utc::now()).await;
     demo.scheduler = Some(
-        scheduler::start(&config)
+        scheduler::start(&config, pass)
             .await
             .map_err(step("starting the scheduler"))?,
     );

@@ -134,13 +134,13 @@ pub async fn start_on(
     let webhook_addr = webhook_listener.local_addr().map_err(Error::Server)?;
     let dashboard_addr = dashboard_listener.local_addr().map_err(Error::Server)?;
     let mut scheduler = if scheduler {
-        let jobs = scheduler::start(config)
+        let pass = scheduler::ReminderPass::new(config);
+        let jobs = scheduler::start(config, pass.clone())
             .await
             .map_err(|e| Error::Scheduler(e.to_string()))?;
         // A reminder missed while the service was down goes out now, not at
-        // the next tick.
-        let catch_up = scheduler::ReminderPass::new(config);
-        tokio::spawn(async move { catch_up.run(chrono::Utc::now()).await });
+        // the next tick (a tick while this runs is skipped: they share a lock).
+        tokio::spawn(async move { pass.run(chrono::Utc::now()).await });
         Some(jobs)
     } else {
         None

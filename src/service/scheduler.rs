@@ -21,13 +21,14 @@ use crate::store::Store;
 /// Every minute at second 0 (six fields, seconds first).
 const TICK: &str = "0 * * * * *";
 
-/// Starts the scheduler with its jobs.
-pub async fn start(config: &Config) -> Result<JobScheduler, JobSchedulerError> {
+/// Starts the scheduler with its jobs; `pass` is the reminder pass the
+/// caller may also run at once (a clone shares its lock, so two passes
+/// never send at the same time).
+pub async fn start(config: &Config, pass: ReminderPass) -> Result<JobScheduler, JobSchedulerError> {
     let scheduler = JobScheduler::new().await?;
     if let Some(job) = sync_job(config)? {
         scheduler.add(job).await?;
     }
-    let pass = ReminderPass::new(config);
     scheduler
         .add(Job::new_async(TICK, move |_, _| {
             let pass = pass.clone();
@@ -129,7 +130,9 @@ impl ReminderPass {
         }
     }
 
-    /// Runs the pass for `now`; a pass still running makes this one return.
+    /// Runs the pass for `now`; a pass still running (this one or a clone)
+    /// makes this one return: two passes would both find a reminder unsent
+    /// and both send it.
     pub async fn run(&self, now: chrono::DateTime<Utc>) {
         let Ok(_busy) = self.busy.try_lock() else {
             return;

@@ -70,10 +70,16 @@ pub enum AlertKind {
     PayoutElsewhere,
     /// An executed exchange of a lightning order waits for an invoice.
     LightningPayout,
+    /// The chain does not show what Pocket reported (critical).
+    ChainMismatch,
+    /// A reported payout is still not on the chain.
+    ChainUnseen,
+    /// A confirmed payout lost its confirmations.
+    ChainReorganised,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 18] = [
+    pub const ALL: [AlertKind; 21] = [
         AlertKind::Interrupted,
         AlertKind::Refunded,
         AlertKind::RefundAfterSettlement,
@@ -92,6 +98,9 @@ impl AlertKind {
         AlertKind::PayoutAfterRefund,
         AlertKind::PayoutElsewhere,
         AlertKind::LightningPayout,
+        AlertKind::ChainMismatch,
+        AlertKind::ChainUnseen,
+        AlertKind::ChainReorganised,
     ];
 
     /// The name stored, shown and used in dedup keys.
@@ -115,6 +124,9 @@ impl AlertKind {
             AlertKind::PayoutAfterRefund => "payout_after_refund",
             AlertKind::PayoutElsewhere => "payout_elsewhere",
             AlertKind::LightningPayout => "lightning_payout",
+            AlertKind::ChainMismatch => "chain_mismatch",
+            AlertKind::ChainUnseen => "chain_unseen",
+            AlertKind::ChainReorganised => "chain_reorganised",
         }
     }
 
@@ -122,7 +134,8 @@ impl AlertKind {
         match self {
             AlertKind::RefundAfterSettlement
             | AlertKind::ForeignAddress
-            | AlertKind::AddressReuse => Severity::Critical,
+            | AlertKind::AddressReuse
+            | AlertKind::ChainMismatch => Severity::Critical,
             AlertKind::UnknownEvent => Severity::Info,
             _ => Severity::Warning,
         }
@@ -144,6 +157,9 @@ impl AlertKind {
                 | AlertKind::PayoutChanged
                 | AlertKind::PayoutElsewhere
                 | AlertKind::LightningPayout
+                | AlertKind::ChainMismatch
+                | AlertKind::ChainUnseen
+                | AlertKind::ChainReorganised
         )
     }
 
@@ -198,7 +214,7 @@ mod tests {
         assert_eq!(AlertKind::Interrupted.key("e1"), "interrupted:e1");
         assert_eq!(AlertKind::ForeignAddress.severity(), Severity::Critical);
         assert!(!AlertKind::UnknownOrder.mailed());
-        assert_eq!(AlertKind::mailed_kinds().len(), 12);
+        assert_eq!(AlertKind::mailed_kinds().len(), 15);
         assert_eq!(AlertKind::UnknownEvent.severity(), Severity::Info);
     }
 }

@@ -17,6 +17,7 @@ pub mod service;
 
 // Domain: the webhook event log, reconciliation, orders, reminders and what
 // is computed and exported from them.
+pub mod chain;
 pub mod deliveries;
 pub mod export;
 pub mod lightning;

@@ -8,7 +8,7 @@ use super::context::{Context, print_json};
 use crate::format::{currency_of_pair, grouped, money, short_id};
 use crate::pocket::{ExchangeId, OrderId, timestamp};
 use crate::reconcile::State;
-use crate::store::{ExchangeFilter, ExchangeRow};
+use crate::store::{ExchangeFilter, ExchangeRow, OnchainRow};
 
 /// List exchanges with their state, amounts, payout and reconciliation.
 #[derive(Debug, clap::Args)]
@@ -42,6 +42,30 @@ struct PayoutView {
     amount_sat: Option<u64>,
     fee_sat: Option<u64>,
     block_height: Option<u64>,
+    /// What the chain server says ([chain]); null without a backend.
+    onchain: Option<OnchainView>,
+}
+
+#[derive(Serialize)]
+struct OnchainView {
+    status: String,
+    confirmations: u32,
+    block_height: Option<u32>,
+    block_time: Option<String>,
+    checked_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
+fn onchain_view(row: &OnchainRow) -> OnchainView {
+    OnchainView {
+        status: row.status.clone(),
+        confirmations: row.confirmations,
+        block_height: row.block_height,
+        block_time: row.block_time.as_ref().map(timestamp::format),
+        checked_at: timestamp::format(&row.checked_at),
+        detail: row.detail.clone(),
+    }
 }
 
 #[derive(Serialize)]
@@ -66,7 +90,7 @@ pub(super) struct ExchangeView {
     event: Option<String>,
 }
 
-pub(super) fn view(row: &ExchangeRow) -> ExchangeView {
+pub(super) fn view(row: &ExchangeRow, onchain: Option<&OnchainRow>) -> ExchangeView {
     let text = |d: Option<rust_decimal::Decimal>| d.map(|d| d.to_string());
     ExchangeView {
         id: row.id.clone(),
@@ -92,6 +116,7 @@ pub(super) fn view(row: &ExchangeRow) -> ExchangeView {
             amount_sat: p.amount_sat,
             fee_sat: p.fee_sat,
             block_height: p.block_height,
+            onchain: onchain.filter(|o| o.txid == p.txid).map(onchain_view),
         }),
         reconciliation: row.reconciliation.clone(),
         warnings: row.warnings.clone(),
@@ -114,7 +139,10 @@ pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         .map_err(anyhow::Error::msg)?;
     let rows = store.exchanges(&ExchangeFilter { order_id, state })?;
     if args.json {
-        let views: Vec<_> = rows.iter().map(view).collect();
+        let views = rows
+            .iter()
+            .map(|r| Ok(view(r, store.onchain(&r.id)?.as_ref())))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         print_json(&views)?;
         return Ok(ExitCode::SUCCESS);
     }

@@ -4,6 +4,7 @@
 
 mod addresses;
 mod alerts;
+mod chain;
 mod completions;
 mod config_check;
 mod context;
@@ -79,6 +80,9 @@ enum Command {
     /// Fetch one exchange from Pocket.
     #[command(subcommand)]
     Exchange(exchange::Command),
+    /// Verify payouts on the blockchain ([chain] in the config).
+    #[command(subcommand)]
+    Chain(chain::Command),
     Exchanges(exchanges::Args),
     Alerts(alerts::Args),
     Webhooks(webhooks::Args),
@@ -225,6 +229,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(&ctx, args).await,
         Command::Sync(args) => sync::run(&ctx, args).await,
         Command::Exchange(command) => exchange::run(&ctx, command).await,
+        Command::Chain(command) => chain::run(&ctx, command).await,
         Command::Exchanges(args) => exchanges::run(&ctx, args),
         Command::Alerts(args) => alerts::run(&ctx, args),
         Command::Webhooks(args) => webhooks::run(&ctx, args),

@@ -42,6 +42,10 @@ pub struct Args {
     #[arg(long, default_value = "127.0.0.1:8472")]
     listen: SocketAddr,
 
+    /// Address of the sandbox chain's Electrum server (for `[chain] url = "tcp://…"`)
+    #[arg(long, default_value = "127.0.0.1:8473")]
+    electrum_listen: SocketAddr,
+
     /// The client id requests must carry
     #[arg(long, env = "POCKET_CLIENT_ID", hide_env_values = true)]
     client_id: String,
@@ -138,6 +142,10 @@ pub(super) async fn run(ctx: &Context<'_>, args: Args) -> anyhow::Result<ExitCod
         .await
         .with_context(|| format!("while listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let electrum = tokio::net::TcpListener::bind(args.electrum_listen)
+        .await
+        .with_context(|| format!("while listening on {}", args.electrum_listen))?;
+    let electrum_addr = electrum.local_addr()?;
     {
         use std::io::Write as _;
         // A closed stdout must not stop the sandbox.
@@ -151,12 +159,19 @@ pub(super) async fn run(ctx: &Context<'_>, args: Args) -> anyhow::Result<ExitCod
                 .map(|u| u.to_string())
                 .unwrap_or_else(|| "nowhere".into())
         );
+        let _ = writeln!(out, "electrum: tcp://{electrum_addr} (the sandbox's chain)");
         let _ = writeln!(
             out,
             "set [pocket] base_url = \"http://{addr}\" and POCKET_CLIENT_ID to the client id; Ctrl-C stops"
         );
         let _ = out.flush();
     }
-    sandbox::serve(engine, listener, super::context::shutdown_signal()).await?;
+    sandbox::serve(
+        engine,
+        listener,
+        electrum,
+        super::context::shutdown_signal(),
+    )
+    .await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -100,16 +100,44 @@ impl Config {
                 "reminders.missed_after_days",
                 self.reminders.missed_after_days.to_string(),
             ),
+        ])
+        .into_iter()
+        .chain(self.describe_chain())
+        .collect()
+    }
+
+    /// The `[sync]` and `[chain]` settings in effect.
+    fn describe_chain(&self) -> [(&'static str, String); 7] {
+        let chain = &self.chain;
+        [
             (
                 "sync.interval_minutes",
                 self.sync.interval_minutes.to_string(),
             ),
-        ])
+            ("chain.backend", chain.backend.as_str().to_string()),
+            ("chain.url", shown(chain.url.as_ref().map(Url::to_string))),
+            ("chain.proxy", shown(chain.proxy.clone())),
+            (
+                "chain.min_confirmations",
+                chain.min_confirmations.to_string(),
+            ),
+            (
+                "chain.unseen_after_hours",
+                chain.unseen_after_hours.to_string(),
+            ),
+            ("chain.interval_minutes", chain.interval_minutes.to_string()),
+        ]
     }
 
     /// What the config leaves out that a feature will need, with the fix.
     pub fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
+        if self.chain.is_public() {
+            notes.push(format!(
+                "chain.url {} is a public server: it learns every address of your wallets and when you check them; use your own node's Electrum server or mempool, or reach it over Tor (chain.proxy)",
+                self.chain.url.as_ref().map(Url::to_string).unwrap_or_default()
+            ));
+        }
         if self.pocket.client_id.is_none() {
             notes.push(format!(
                 "pocket.client_id is not set: orders cannot be created or fetched; set ${CLIENT_ID_ENV} (Pocket gives the id to approved developers)"

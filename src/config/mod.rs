@@ -7,6 +7,7 @@
 //! [`sections`], one validation function per section in [`validate`];
 //! secrets are wrapped in [`Secret`], which prints as `***`.
 
+mod chain;
 mod describe;
 mod raw;
 mod secret;
@@ -45,6 +46,7 @@ pub struct Config {
     pub email: EmailConfig,
     pub reminders: RemindersConfig,
     pub sync: SyncConfig,
+    pub chain: ChainConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +145,7 @@ impl Config {
         let email = validate::email(raw.email, env, base, &mut problems);
         let reminders = validate::reminders(raw.reminders, &mut problems);
         let sync = validate::sync(raw.sync, &mut problems);
+        let chain = chain::validate(raw.chain, &mut problems);
         let (Some(pocket), Some(server), true) = (pocket, server, problems.0.is_empty()) else {
             return Err(Error::Invalid {
                 path: PathBuf::from("config"),
@@ -158,6 +161,7 @@ impl Config {
             email,
             reminders,
             sync,
+            chain,
         })
     }
 }

@@ -13,6 +13,18 @@ pub(super) struct RawFile {
     pub(super) email: RawEmail,
     pub(super) reminders: RawReminders,
     pub(super) sync: RawSync,
+    pub(super) chain: RawChain,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawChain {
+    pub(super) backend: Option<String>,
+    pub(super) url: Option<String>,
+    pub(super) proxy: Option<String>,
+    pub(super) min_confirmations: Option<i64>,
+    pub(super) unseen_after_hours: Option<i64>,
+    pub(super) interval_minutes: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -79,6 +79,68 @@ pub struct RemindersConfig {
     pub missed_after_days: u32,
 }
 
+/// Which chain server verifies payouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainBackend {
+    /// No verification on the chain (Pocket's word only).
+    None,
+    /// An Electrum server (electrs, Fulcrum, ElectrumX).
+    Electrum,
+    /// An Esplora REST API (a self-hosted mempool or esplora).
+    Esplora,
+}
+
+impl ChainBackend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChainBackend::None => "none",
+            ChainBackend::Electrum => "electrum",
+            ChainBackend::Esplora => "esplora",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ChainConfig {
+    pub backend: ChainBackend,
+    /// `tcp://host:50001` or `ssl://host:50002` (Electrum),
+    /// `https://host/api` (Esplora).
+    pub url: Option<Url>,
+    /// A SOCKS5 proxy `host:port`, e.g. Tor's 127.0.0.1:9050.
+    pub proxy: Option<String>,
+    pub min_confirmations: u32,
+    pub unseen_after_hours: u32,
+    pub interval_minutes: u32,
+}
+
+impl ChainConfig {
+    /// Whether the server is someone else's: not loopback, not a private
+    /// network, not an onion service. It learns every address scanned.
+    pub fn is_public(&self) -> bool {
+        self.url
+            .as_ref()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .is_some_and(|host| !is_private_host(&host))
+    }
+}
+
+/// Loopback, private ranges, link-local, `.local` and `.onion` hosts.
+pub fn is_private_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host == "localhost" || host.ends_with(".onion") || host.ends_with(".local") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+        Ok(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+        }
+        Err(_) => false,
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
     /// Minutes between syncs; 0 turns the scheduled sync off.

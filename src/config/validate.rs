@@ -38,7 +38,7 @@ impl fmt::Display for Problem {
 pub(super) struct Problems(pub Vec<Problem>);
 
 impl Problems {
-    fn add(&mut self, key: &str, message: String) {
+    pub(super) fn add(&mut self, key: &str, message: String) {
         self.0.push(Problem {
             key: key.to_string(),
             message,
@@ -46,14 +46,14 @@ impl Problems {
     }
 
     /// A value, or its problem noted and `None`.
-    fn check<T>(&mut self, key: &str, value: Result<T, String>) -> Option<T> {
+    pub(super) fn check<T>(&mut self, key: &str, value: Result<T, String>) -> Option<T> {
         value.map_err(|message| self.add(key, message)).ok()
     }
 }
 
 /// An integer setting within `range`, else its default and a problem that
 /// says what to write (`what` completes "{value} is not …").
-fn ranged<T: TryFrom<i64>>(
+pub(super) fn ranged<T: TryFrom<i64>>(
     problems: &mut Problems,
     key: &str,
     value: Option<i64>,

@@ -264,6 +264,9 @@ fn alert_headline(alert: &AlertRow) -> String {
         "missed_order" => "No purchase arrived this month",
         "refund_after_settlement" => "A settled purchase was reported refunded",
         "reminder_failed" => "A payment reminder could not be sent",
+        "chain_mismatch" => "The blockchain does not show the payout Pocket reported",
+        "chain_unseen" => "A payout Pocket reported is not on the blockchain",
+        "chain_reorganised" => "A confirmed payout lost its confirmations",
         other => other,
     };
     if alert.severity == "critical" {

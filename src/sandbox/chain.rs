@@ -1,17 +1,17 @@
-//! The blockchain as the sandbox plays it: the end-of-day payout batch (one
-//! output per order, payout protection), and blocks that confirm payouts.
+//! Pocket's payouts on the sandbox's chain: the end-of-day batch (one
+//! output per order, payout protection) as a real transaction, blocks that
+//! confirm it, and corrections of a reported payout. The chain itself is in
+//! `ledger`.
 
 use serde::{Deserialize, Serialize};
 
 use super::engine::Engine;
 use super::error::{ApiError, Result};
+use super::ledger;
 use super::market::{self, Pending};
 use super::state::StoredOrder;
 use crate::pocket::{Btc, Exchange, ExchangeId, OrderId, Payout};
 use crate::wallet::{PayoutKey, ScriptType};
-
-const HEIGHT: &str = "block_height";
-const FIRST_HEIGHT: u64 = 900_000;
 
 /// What one payout batch did.
 #[derive(Debug, Clone, Serialize)]
@@ -40,88 +40,143 @@ pub struct HeldPayout {
     pub exchange_ids: Vec<ExchangeId>,
 }
 
+/// One order's share of a batch, planned before the transaction exists.
+struct Planned {
+    order: StoredOrder,
+    address: String,
+    path: Option<String>,
+    value: u64,
+    exchanges: Vec<Exchange>,
+    shares: Vec<(ExchangeId, Btc, Btc)>,
+}
+
 impl Engine {
-    /// The end-of-day batch: one transaction, one output per order; and
-    /// the lightning payouts under way complete.
+    /// The end-of-day batch: one signed transaction in the mempool, one
+    /// output per order; and the lightning payouts under way complete.
     pub fn run_payouts(&self) -> Result<BatchResult> {
         let state = self.state();
-        let txid = crate::random::hex::<32>();
-        let mut outputs = Vec::new();
+        let mut planned = Vec::new();
         let mut held = Vec::new();
-        let mut updates: Vec<(StoredOrder, Vec<Exchange>)> = Vec::new();
         let mut lightning = Vec::new();
         for (order_id, exchanges) in state.pending_payouts()? {
-            let mut order = state
+            let order = state
                 .order(&order_id)?
                 .ok_or_else(|| ApiError::internal(format!("order {order_id} vanished")))?;
             if order.pays_over_lightning() {
                 lightning.extend(super::lightning::complete(exchanges));
                 continue;
             }
-            let pending: Vec<Pending> = exchanges
-                .iter()
-                .map(|e| Pending {
-                    exchange_id: e.id.clone(),
-                    amount: e.amount.unwrap_or_default(),
-                })
-                .collect();
-            let total: u64 = pending.iter().map(|p| p.amount.to_sat()).sum();
-            let ids: Vec<ExchangeId> = exchanges.iter().map(|e| e.id.clone()).collect();
-            let Some(plan) = market::plan_output(
-                &pending,
-                self.options.payout_fee,
-                self.options.payout_protection,
-            ) else {
-                held.push(HeldPayout {
-                    order_id,
-                    amount_sat: total,
-                    exchange_ids: ids,
-                });
-                continue;
-            };
-            let skip = self.faults_in(&state)?.skip_addresses;
-            order.next_index += skip.min(gap_limit(&order).saturating_sub(1));
-            let (address, path) = self.next_address(&order)?;
-            let vout = outputs.len() as u32;
-            let output = Output {
-                txid: &txid,
-                vout,
-                address: &address,
-                path: path.as_deref(),
-            };
-            let paid = output.pay(exchanges, plan.shares);
-            order.next_index += 1;
-            outputs.push(BatchOutput {
-                order_id,
-                vout,
-                address,
-                derivation_path: path,
-                value_sat: plan.value.to_sat(),
-                exchange_ids: ids,
-            });
-            updates.push((order, paid));
+            match self.plan(&state, order, exchanges)? {
+                Ok(plan) => planned.push(plan),
+                Err(h) => held.push(h),
+            }
         }
-        self.commit(state, |s| {
+        let now = state.now()?;
+        let (txid, outputs) = self.commit(state, |s| -> Result<_> {
+            ledger::bootstrap(s, &self.treasury, now)?;
+            let txid = self.pay_batch(s, &planned)?;
             let event = self.payout_event(s)?;
-            for (order, exchanges) in &updates {
-                s.update_order(order)?;
-                for exchange in exchanges {
-                    s.update_exchange(exchange, false)?;
-                    self.enqueue(s, &event, exchange)?;
+            let mut outputs = Vec::new();
+            for (vout, p) in planned.iter().enumerate() {
+                let output = Output {
+                    txid: txid.as_deref().unwrap_or_default(),
+                    vout: vout as u32,
+                    address: &p.address,
+                    path: p.path.as_deref(),
+                };
+                s.update_order(&p.order)?;
+                for exchange in output.pay(p.exchanges.clone(), p.shares.clone()) {
+                    s.update_exchange(&exchange, false)?;
+                    self.enqueue(s, &event, &exchange)?;
                 }
+                outputs.push(BatchOutput {
+                    order_id: p.order.order.id.clone(),
+                    vout: vout as u32,
+                    address: p.address.clone(),
+                    derivation_path: p.path.clone(),
+                    value_sat: p.value,
+                    exchange_ids: p.exchanges.iter().map(|e| e.id.clone()).collect(),
+                });
             }
             for exchange in &lightning {
                 s.update_exchange(exchange, false)?;
                 self.enqueue(s, &event, exchange)?;
             }
-            Ok(())
+            Ok((txid, outputs))
         })?;
         Ok(BatchResult {
-            txid: (!outputs.is_empty()).then_some(txid),
+            txid,
             outputs,
             held,
             lightning: lightning.into_iter().map(|e| e.id).collect(),
         })
+    }
+
+    /// An order's output in the batch, or why it is held (payout
+    /// protection: the network fee would be too large a share).
+    fn plan(
+        &self,
+        state: &super::state::State,
+        mut order: StoredOrder,
+        exchanges: Vec<Exchange>,
+    ) -> Result<std::result::Result<Planned, HeldPayout>> {
+        let pending: Vec<Pending> = exchanges
+            .iter()
+            .map(|e| Pending {
+                exchange_id: e.id.clone(),
+                amount: e.amount.unwrap_or_default(),
+            })
+            .collect();
+        let Some(plan) = market::plan_output(
+            &pending,
+            self.options.payout_fee,
+            self.options.payout_protection,
+        ) else {
+            return Ok(Err(HeldPayout {
+                order_id: order.order.id.clone(),
+                amount_sat: pending.iter().map(|p| p.amount.to_sat()).sum(),
+                exchange_ids: exchanges.iter().map(|e| e.id.clone()).collect(),
+            }));
+        };
+        let skip = self.faults_in(state)?.skip_addresses;
+        order.next_index += skip.min(gap_limit(&order).saturating_sub(1));
+        let (address, path) = self.next_address(&order)?;
+        order.next_index += 1;
+        Ok(Ok(Planned {
+            order,
+            address,
+            path,
+            value: plan.value.to_sat(),
+            exchanges,
+            shares: plan.shares,
+        }))
+    }
+
+    /// The batch's transaction: the planned outputs in order, the network
+    /// fee their shares paid. `None` when nothing is paid.
+    fn pay_batch(
+        &self,
+        state: &super::state::State,
+        planned: &[Planned],
+    ) -> Result<Option<String>> {
+        if planned.is_empty() {
+            return Ok(None);
+        }
+        let outputs = planned
+            .iter()
+            .map(|p| {
+                let address =
+                    crate::wallet::parse_address(&p.address).map_err(ApiError::internal)?;
+                Ok((address.script_pubkey(), p.value))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let fee: u64 = planned
+            .iter()
+            .flat_map(|p| p.shares.iter().map(|(_, fee, _)| fee.to_sat()))
+            .sum();
+        Ok(Some(
+            ledger::pay(state, &self.treasury, &outputs, fee)?.to_string(),
+        ))
     }
 
     /// The address the order's next payout goes to, and its path (none for
@@ -155,31 +210,36 @@ impl Engine {
         Ok((derived.address.to_string(), Some(derived.path.to_string())))
     }
 
-    /// Mines `count` blocks: every unconfirmed payout confirms in the first.
+    /// Mines `count` blocks on the sandbox's chain: the first takes every
+    /// transaction of the mempool, and the payouts in it are reported
+    /// confirmed at its height. The new tip's height, and those payouts.
     pub fn mine(&self, count: u64) -> Result<(u64, Vec<ExchangeId>)> {
         let state = self.state();
-        let height: u64 = state.setting(HEIGHT)?.unwrap_or(FIRST_HEIGHT);
-        let mut confirmed = Vec::new();
-        let mut updated = Vec::new();
-        for mut exchange in state.unconfirmed_payouts()? {
-            if let Some(payout) = exchange.payout.as_mut() {
-                payout.confirmed = Some(true);
-                payout.block_height = Some(height + 1);
+        let now = state.now()?;
+        self.commit(state, |s| -> Result<_> {
+            ledger::bootstrap(s, &self.treasury, now)?;
+            let mut tip = 0;
+            for _ in 0..count.max(1) {
+                tip = ledger::mine_block(s, &self.treasury, now)?.height;
             }
-            confirmed.push(exchange.id.clone());
-            updated.push(exchange);
-        }
-        let new_height = height + count.max(1);
-        self.commit(state, |s| {
-            s.set_setting(HEIGHT, &new_height)?;
             let event = self.payout_event(s)?;
-            for exchange in &updated {
-                s.update_exchange(exchange, false)?;
-                self.enqueue(s, &event, exchange)?;
+            let mut confirmed = Vec::new();
+            for mut exchange in s.unconfirmed_payouts()? {
+                let Some(payout) = exchange.payout.as_mut() else {
+                    continue;
+                };
+                let txid = payout.txid.clone().unwrap_or_default();
+                let Some(Some(height)) = s.transaction_height(&txid)? else {
+                    continue;
+                };
+                payout.confirmed = Some(true);
+                payout.block_height = Some(u64::from(height));
+                s.update_exchange(&exchange, false)?;
+                self.enqueue(s, &event, &exchange)?;
+                confirmed.push(exchange.id.clone());
             }
-            Ok(())
-        })?;
-        Ok((new_height, confirmed))
+            Ok((u64::from(tip), confirmed))
+        })
     }
 
     /// Pocket corrects a payout (a replaced transaction, a block height):

@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use tokio::sync::Notify;
 
 use super::error::{ApiError, Result};
+use super::ledger::Treasury;
 use super::options::{Faults, Options, PAYOUT_EVENT, Prices};
 use super::state::State;
 use crate::pocket::Exchange;
@@ -20,6 +21,8 @@ pub struct Engine {
     pub(super) options: Options,
     state: Mutex<State>,
     pub(super) wake: Notify,
+    /// The key the sandbox's chain is mined to and pays out from.
+    pub(super) treasury: Treasury,
 }
 
 const FAULTS: &str = "faults";
@@ -31,6 +34,7 @@ impl Engine {
             options,
             state: Mutex::new(state),
             wake: Notify::new(),
+            treasury: Treasury::new(),
         })
     }
 
@@ -93,12 +97,12 @@ impl Engine {
 
     /// Stores a change (and the webhooks it queues) in one transaction,
     /// releases the state and wakes the webhook dispatcher.
-    pub(super) fn commit<T>(
+    pub(super) fn commit<T, E: From<rusqlite::Error> + Into<ApiError>>(
         &self,
         mut state: MutexGuard<'_, State>,
-        change: impl FnOnce(&State) -> rusqlite::Result<T>,
+        change: impl FnOnce(&State) -> std::result::Result<T, E>,
     ) -> Result<T> {
-        let value = state.transaction(change)?;
+        let value = state.transaction(change).map_err(Into::into)?;
         drop(state);
         self.wake.notify_one();
         Ok(value)

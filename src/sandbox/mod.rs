@@ -10,9 +10,12 @@ mod api;
 mod bank;
 mod chain;
 mod dispatch;
+mod electrum;
 mod engine;
 mod error;
+mod explorer;
 mod http;
+mod ledger;
 mod lightning;
 pub mod market;
 mod options;
@@ -38,24 +41,30 @@ pub fn engine(options: Options, state_file: Option<&Path>) -> Result<Arc<Engine>
     Ok(Engine::new(options, state::State::open(state_file)?))
 }
 
-/// Serves the sandbox on `listener` until `shutdown` resolves, delivering
-/// webhooks in the background.
+/// Serves the sandbox's API on `listener` and its chain's Electrum server
+/// on `electrum` until `shutdown` resolves, delivering webhooks in the
+/// background.
 pub async fn serve(
     engine: Arc<Engine>,
     listener: tokio::net::TcpListener,
+    electrum: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let dispatcher = tokio::spawn(dispatch::run(engine.clone()));
+    let electrum = tokio::spawn(electrum::serve(engine.clone(), electrum));
     let result = axum::serve(listener, router(engine))
         .with_graceful_shutdown(shutdown)
         .await;
     dispatcher.abort();
+    electrum.abort();
     result
 }
 
 /// A sandbox running in the background, for tests and the demo.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The chain's Electrum server: `tcp://` this address.
+    pub electrum_addr: SocketAddr,
     pub engine: Arc<Engine>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -65,6 +74,11 @@ impl Running {
     /// The API root to configure as `[pocket] base_url`.
     pub fn base_url(&self) -> url::Url {
         url::Url::parse(&format!("http://{}/", self.addr)).expect("http://IP:PORT/ is a URL")
+    }
+
+    /// The Electrum server's URL, for `[chain] url`.
+    pub fn electrum_url(&self) -> String {
+        format!("tcp://{}", self.electrum_addr)
     }
 
     /// Stops serving and waits for in-flight requests.
@@ -94,12 +108,15 @@ pub async fn start_on(
 ) -> std::io::Result<Running> {
     let engine = engine(options, state_file).map_err(std::io::Error::other)?;
     let addr = listener.local_addr()?;
+    let electrum = tokio::net::TcpListener::bind(SocketAddr::new(addr.ip(), 0)).await?;
+    let electrum_addr = electrum.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve(engine.clone(), listener, async move {
+    let task = tokio::spawn(serve(engine.clone(), listener, electrum, async move {
         let _ = stopped.await;
     }));
     Ok(Running {
         addr,
+        electrum_addr,
         engine,
         stop: Some(stop),
         task,

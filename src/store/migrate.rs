@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "payout_kinds",
         sql: include_str!("../../migrations/0004_payout_kinds.sql"),
     },
+    Migration {
+        version: 5,
+        name: "chain",
+        sql: include_str!("../../migrations/0005_chain.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -5,6 +5,7 @@
 
 mod addresses;
 mod alerts;
+mod chain;
 mod columns;
 mod db;
 mod deliveries;
@@ -16,6 +17,7 @@ mod reminders;
 
 pub use addresses::{AddressRow, AddressUse};
 pub use alerts::AlertRow;
+pub use chain::OnchainRow;
 pub use db::{Status, Store, TableCount};
 pub use deliveries::{DeliveryRow, NewDelivery};
 pub use error::Error;

@@ -87,6 +87,11 @@ impl TestSandbox {
         format!("http://{}", self.addr)
     }
 
+    /// The sandbox chain's Electrum server, for `[chain] url`.
+    pub fn electrum_url(&self) -> String {
+        self.running.as_ref().unwrap().electrum_url()
+    }
+
     pub fn engine(&self) -> &sandbox::Engine {
         &self.running.as_ref().unwrap().engine
     }
@@ -221,6 +226,17 @@ impl ServiceRig {
                 .unwrap(),
             secret: secret.to_string(),
         }
+    }
+
+    /// Adds `[chain]` to the config the CLI reads: the sandbox's Electrum
+    /// server and `extra` keys.
+    pub fn use_chain(&self, extra: &str) {
+        let text = format!(
+            "{}[chain]\nbackend = \"electrum\"\nurl = \"{}\"\n{extra}",
+            self.config,
+            self.sandbox.electrum_url()
+        );
+        std::fs::write(self.dir.path().join("pocket-dca.toml"), text).unwrap();
     }
 
     pub fn exchanges(&self) -> Vec<serde_json::Value> {

@@ -3,7 +3,7 @@
 //! objects in `pocket`, the webhook outbox in `outbox`, the blockchain in
 //! `ledger`. The only SQL of the sandbox lives in this room.
 
-mod ledger;
+pub mod ledger;
 mod outbox;
 mod pocket;
 
@@ -52,6 +52,28 @@ CREATE TABLE IF NOT EXISTS outbox (
     status          TEXT NOT NULL DEFAULT 'pending',
     last_result     TEXT
 ) STRICT;
+CREATE TABLE IF NOT EXISTS blocks (
+    height  INTEGER PRIMARY KEY,
+    hash    TEXT NOT NULL UNIQUE,
+    header  TEXT NOT NULL,
+    txids   TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS transactions (
+    txid    TEXT PRIMARY KEY,
+    raw     TEXT NOT NULL,
+    height  INTEGER,
+    seq     INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS outputs (
+    txid      TEXT NOT NULL REFERENCES transactions (txid) ON DELETE CASCADE,
+    vout      INTEGER NOT NULL,
+    script    TEXT NOT NULL,
+    scripthash TEXT NOT NULL,
+    value     INTEGER NOT NULL,
+    spent_by  TEXT,
+    PRIMARY KEY (txid, vout)
+) STRICT;
+CREATE INDEX IF NOT EXISTS outputs_by_scripthash ON outputs (scripthash);
 ";
 
 /// A stored order with what the sandbox needs to pay it out.
@@ -158,7 +180,10 @@ impl State {
     }
 
     /// Runs `f` in one transaction.
-    pub fn transaction<T>(&mut self, f: impl FnOnce(&State) -> Result<T>) -> Result<T> {
+    pub fn transaction<T, E: From<rusqlite::Error>>(
+        &mut self,
+        f: impl FnOnce(&State) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         match f(self) {
             Ok(value) => {

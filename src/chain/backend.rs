@@ -1,0 +1,227 @@
+//! The chain servers, through BDK's client crates: the user's Electrum
+//! server (`electrum-client`) or an Esplora API (`esplora-client`). They
+//! answer what a payout's transaction pays and which block holds it; the
+//! block's inclusion proof and proof of work are checked here (`proof`)
+//! before anything is believed. Blocking calls: run them off the async
+//! runtime.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bitcoin::block::Header;
+use bitcoin::consensus::encode::deserialize;
+use bitcoin::hashes::Hash;
+use bitcoin::{ScriptBuf, Transaction, Txid};
+use electrum_client::{ConfigBuilder, ElectrumApi, Socks5Config};
+
+use super::error::Error;
+use super::proof;
+use crate::config::{ChainBackend, ChainConfig};
+
+/// How long one call may take.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the chain shows of one transaction, its proofs checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxFacts {
+    /// (script hex, value) per output.
+    pub outputs: Vec<(String, u64)>,
+    /// The block holding it: height and header.
+    pub block: Option<(u32, Header)>,
+}
+
+/// A connected chain server.
+pub enum Backend {
+    Electrum(Box<electrum_client::Client>),
+    Esplora(Box<esplora_client::BlockingClient>),
+}
+
+impl Backend {
+    /// Connects to the configured server.
+    pub fn connect(config: &ChainConfig) -> Result<Backend, Error> {
+        let url = config.url.as_ref().ok_or(Error::NotConfigured)?;
+        crate::pocket::install_crypto_provider();
+        match config.backend {
+            ChainBackend::None => Err(Error::NotConfigured),
+            ChainBackend::Electrum => {
+                let address = format!(
+                    "{}://{}:{}",
+                    url.scheme(),
+                    url.host_str().unwrap_or_default(),
+                    url.port().unwrap_or(50001)
+                );
+                let settings = ConfigBuilder::new()
+                    .timeout(Some(TIMEOUT))
+                    .retry(1)
+                    .socks5(config.proxy.as_ref().map(|p| Socks5Config::new(p.clone())))
+                    .build();
+                let client = electrum_client::Client::from_config(&address, settings)
+                    .map_err(|e| Error::Connect(url.to_string(), e.to_string()))?;
+                Ok(Backend::Electrum(Box::new(client)))
+            }
+            ChainBackend::Esplora => {
+                let mut builder = esplora_client::Builder::new(url.as_str().trim_end_matches('/'))
+                    .timeout(TIMEOUT);
+                if let Some(proxy) = &config.proxy {
+                    builder = builder.proxy(&format!("socks5h://{proxy}"));
+                }
+                Ok(Backend::Esplora(Box::new(builder.build_blocking())))
+            }
+        }
+    }
+
+    /// What the server says it is.
+    pub fn server(&self) -> Result<String, Error> {
+        match self {
+            Backend::Electrum(client) => {
+                let features = client.server_features().map_err(electrum)?;
+                Ok(format!(
+                    "{} (protocol {})",
+                    features.server_version, features.protocol_max
+                ))
+            }
+            Backend::Esplora(_) => Ok("esplora".into()),
+        }
+    }
+
+    /// The tip's height and header (its work checked).
+    pub fn tip(&self) -> Result<(u32, Header), Error> {
+        let (height, header) = match self {
+            Backend::Electrum(client) => {
+                let tip = client.block_headers_subscribe().map_err(electrum)?;
+                (tip.height as u32, tip.header)
+            }
+            Backend::Esplora(client) => {
+                let height = client.get_height().map_err(esplora)?;
+                let hash = client.get_tip_hash().map_err(esplora)?;
+                (height, client.get_header_by_hash(&hash).map_err(esplora)?)
+            }
+        };
+        proof::check_work(&header)?;
+        Ok((height, header))
+    }
+
+    /// The facts of each transaction (`None`: the server does not know
+    /// it), looked up with the script each is expected to pay.
+    pub fn transactions(
+        &self,
+        wanted: &[(Txid, ScriptBuf)],
+    ) -> Result<Vec<Option<TxFacts>>, Error> {
+        match self {
+            Backend::Electrum(client) => electrum_facts(client, wanted),
+            Backend::Esplora(client) => wanted
+                .iter()
+                .map(|(txid, _)| esplora_facts(client, txid))
+                .collect(),
+        }
+    }
+}
+
+fn electrum(e: electrum_client::Error) -> Error {
+    Error::Server(e.to_string())
+}
+
+fn esplora(e: esplora_client::Error) -> Error {
+    Error::Server(e.to_string())
+}
+
+fn outputs_of(tx: &Transaction) -> Vec<(String, u64)> {
+    tx.output
+        .iter()
+        .map(|o| (o.script_pubkey.to_hex_string(), o.value.to_sat()))
+        .collect()
+}
+
+/// Electrum: the heights from the scripts' histories (one batch), the
+/// transactions (one batch, else one by one: a batch fails as a whole on
+/// an unknown txid), then the merkle proofs and headers of the confirmed.
+fn electrum_facts(
+    client: &electrum_client::Client,
+    wanted: &[(Txid, ScriptBuf)],
+) -> Result<Vec<Option<TxFacts>>, Error> {
+    let scripts: Vec<&bitcoin::Script> = wanted.iter().map(|(_, s)| s.as_script()).collect();
+    let histories = client.batch_script_get_history(scripts).map_err(electrum)?;
+    let mut heights: HashMap<Txid, i32> = HashMap::new();
+    for item in histories.into_iter().flatten() {
+        heights.insert(item.tx_hash, item.height);
+    }
+    let txids: Vec<Txid> = wanted.iter().map(|(t, _)| *t).collect();
+    let transactions: Vec<Option<Transaction>> = match client.batch_transaction_get(&txids) {
+        Ok(all) => all.into_iter().map(Some).collect(),
+        Err(_) => txids
+            .iter()
+            .map(|t| client.transaction_get(t).ok())
+            .collect(),
+    };
+    let mut facts = Vec::with_capacity(wanted.len());
+    for (txid, tx) in txids.iter().zip(transactions) {
+        let Some(tx) = tx.filter(|tx| tx.compute_txid() == *txid) else {
+            facts.push(None);
+            continue;
+        };
+        let block = match heights.get(txid).copied().filter(|h| *h > 0) {
+            Some(height) => Some(electrum_block(client, *txid, height as u32)?),
+            None => None,
+        };
+        facts.push(Some(TxFacts {
+            outputs: outputs_of(&tx),
+            block,
+        }));
+    }
+    Ok(facts)
+}
+
+/// The block of a confirmed transaction, its inclusion and work checked.
+fn electrum_block(
+    client: &electrum_client::Client,
+    txid: Txid,
+    height: u32,
+) -> Result<(u32, Header), Error> {
+    let merkle = client
+        .transaction_get_merkle(&txid, height as usize)
+        .map_err(electrum)?;
+    let height = merkle.block_height as u32;
+    let raw = client.block_header_raw(height as usize).map_err(electrum)?;
+    let header: Header = deserialize(&raw).map_err(|_| proof::ProofError::Header { height })?;
+    proof::check_work(&header)?;
+    proof::check_inclusion(&header, txid, &merkle.merkle, merkle.pos)?;
+    Ok((height, header))
+}
+
+/// Esplora: the transaction, its status, and for a confirmed one the
+/// merkle proof and the header.
+fn esplora_facts(
+    client: &esplora_client::BlockingClient,
+    txid: &Txid,
+) -> Result<Option<TxFacts>, Error> {
+    let Some(tx) = client.get_tx(txid).map_err(esplora)? else {
+        return Ok(None);
+    };
+    let status = client.get_tx_status(txid).map_err(esplora)?;
+    let block = match (status.confirmed, status.block_hash) {
+        (true, Some(hash)) => {
+            let header = client.get_header_by_hash(&hash).map_err(esplora)?;
+            let merkle = client
+                .get_merkle_proof(txid)
+                .map_err(esplora)?
+                .ok_or_else(|| Error::Server(format!("no merkle proof for {txid}")))?;
+            let branch: Vec<[u8; 32]> = merkle
+                .merkle
+                .iter()
+                .map(|h| {
+                    let mut bytes = h.to_byte_array();
+                    bytes.reverse();
+                    bytes
+                })
+                .collect();
+            proof::check_work(&header)?;
+            proof::check_inclusion(&header, *txid, &branch, merkle.pos)?;
+            Some((merkle.block_height, header))
+        }
+        _ => None,
+    };
+    Ok(Some(TxFacts {
+        outputs: outputs_of(&tx),
+        block,
+    }))
+}

@@ -1,0 +1,62 @@
+//! Don't trust, verify: every payout Pocket reported, checked on the
+//! blockchain through the user's own Electrum server or an Esplora API.
+//! `rules` and `proof` are pure; `backend` talks to the server (BDK's
+//! client crates); `verify` puts them together with the store.
+
+mod backend;
+mod error;
+pub mod proof;
+pub mod rules;
+mod verify;
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+pub use backend::{Backend, TxFacts};
+pub use error::Error;
+pub use rules::Status;
+pub use verify::{Patience, Report, check_payouts};
+
+use crate::config::{ChainBackend, ChainConfig};
+use crate::store::Store;
+
+/// Connects to the configured server and checks every payout; what the
+/// server is and what was found. Blocking.
+pub fn check_now(
+    config: &ChainConfig,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<(String, Report), Error> {
+    let result = Backend::connect(config).and_then(|backend| {
+        let server = backend.server()?;
+        store.set_chain_state("server", &server)?;
+        Ok((
+            server,
+            check_payouts(&backend, store, Patience::of(config), now)?,
+        ))
+    });
+    match &result {
+        Ok(_) => store.set_chain_state("last_error", "")?,
+        Err(e) => store.set_chain_state("last_error", &e.to_string())?,
+    }
+    result
+}
+
+/// `check_now` on a blocking thread with its own connection to the
+/// database at `db`, for async callers (`serve`, the CLI).
+pub async fn check(
+    config: ChainConfig,
+    db: PathBuf,
+    now: DateTime<Utc>,
+) -> Result<(String, Report), Error> {
+    if config.backend == ChainBackend::None {
+        return Err(Error::NotConfigured);
+    }
+    tokio::task::spawn_blocking(move || {
+        let store = Store::open(&db)?;
+        check_now(&config, &store, now)
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
+}

@@ -1,0 +1,184 @@
+//! `pocket-dca chain …`: the on-chain verification — its state, and a check
+//! run now.
+
+use std::process::ExitCode;
+
+use chrono::Utc;
+use serde::Serialize;
+
+use super::context::{Context, print_json};
+use crate::chain;
+use crate::config::{ChainBackend, Config};
+use crate::store::Store;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    Status(StatusArgs),
+    Scan(ScanArgs),
+}
+
+/// Show the chain server and what it says of the payouts.
+///
+/// Connects to [chain] url, prints the server and the tip, the last check,
+/// and how many payouts are confirmed, unconfirmed, unseen or mismatched.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  pocket-dca chain status --json")]
+pub struct StatusArgs {
+    /// Print JSON: {"backend", "url", "public", "server", "tip_height", "last_check", "last_error", "payouts": {"confirmed", …}}
+    #[arg(long)]
+    json: bool,
+}
+
+/// Check every payout on the chain now.
+///
+/// Each payout Pocket reported must exist, pay that address that amount
+/// (its output is read from the transaction) and confirm; the server's
+/// merkle proof and the block's proof of work are checked, not believed.
+/// `serve` does this every [chain] interval_minutes.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  pocket-dca chain scan")]
+pub struct ScanArgs {
+    /// Print JSON: {"server", "tip_height", "checked", "confirmed", "unconfirmed", "unseen", "mismatch", "alerts"}
+    #[arg(long)]
+    json: bool,
+}
+
+pub(super) async fn run(ctx: &Context<'_>, command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Status(args) => status(ctx, args).await,
+        Command::Scan(args) => scan(ctx, args).await,
+    }
+}
+
+fn require_backend(config: &Config) -> anyhow::Result<()> {
+    if config.chain.backend == ChainBackend::None {
+        anyhow::bail!(
+            "no chain server is configured: set [chain] backend = \"electrum\" and url = \"tcp://your-node:50001\" (or esplora and https://…/api) in {}",
+            config
+                .file
+                .as_ref()
+                .map_or("the config".into(), |f| f.display().to_string())
+        );
+    }
+    Ok(())
+}
+
+async fn scan(ctx: &Context<'_>, args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let (config, store) = ctx.store()?;
+    require_backend(&config)?;
+    drop(store);
+    let (server, report) = chain::check(
+        config.chain.clone(),
+        config.database.path.clone(),
+        Utc::now(),
+    )
+    .await?;
+    if args.json {
+        print_json(&serde_json::json!({
+            "server": server,
+            "tip_height": report.tip_height,
+            "checked": report.checked,
+            "confirmed": report.confirmed,
+            "unconfirmed": report.unconfirmed,
+            "unseen": report.unseen,
+            "mismatch": report.mismatch,
+            "alerts": report.alerts,
+        }))?;
+    } else {
+        println!(
+            "checked {} payouts against {server} at height {}: {} confirmed, {} unconfirmed, {} unseen, {} mismatched{}",
+            report.checked,
+            report.tip_height,
+            report.confirmed,
+            report.unconfirmed,
+            report.unseen,
+            report.mismatch,
+            if report.alerts > 0 {
+                format!("; {} alerts (pocket-dca alerts)", report.alerts)
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct StatusView {
+    backend: &'static str,
+    url: Option<String>,
+    public: bool,
+    server: Option<String>,
+    tip_height: Option<u32>,
+    last_check: Option<String>,
+    last_error: Option<String>,
+    payouts: std::collections::BTreeMap<String, usize>,
+}
+
+fn counts(store: &Store) -> anyhow::Result<std::collections::BTreeMap<String, usize>> {
+    let mut counts = std::collections::BTreeMap::new();
+    for status in ["confirmed", "unconfirmed", "unseen", "mismatch"] {
+        counts.insert(status.to_string(), 0);
+    }
+    for row in store.onchain_all()? {
+        *counts.entry(row.status).or_default() += 1;
+    }
+    Ok(counts)
+}
+
+async fn status(ctx: &Context<'_>, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let (config, store) = ctx.store()?;
+    require_backend(&config)?;
+    let chain_config = config.chain.clone();
+    let live = tokio::task::spawn_blocking(move || {
+        let backend = chain::Backend::connect(&chain_config)?;
+        Ok::<_, chain::Error>((backend.server()?, backend.tip()?.0))
+    })
+    .await?;
+    let (server, tip, error) = match live {
+        Ok((server, tip)) => (Some(server), Some(tip), None),
+        Err(e) => (None, None, Some(e.to_string())),
+    };
+    let view = StatusView {
+        backend: config.chain.backend.as_str(),
+        url: config.chain.url.as_ref().map(|u| u.to_string()),
+        public: config.chain.is_public(),
+        server,
+        tip_height: tip,
+        last_check: store.chain_state("last_check")?,
+        last_error: error.or(store.chain_state("last_error")?.filter(|e| !e.is_empty())),
+        payouts: counts(&store)?,
+    };
+    if args.json {
+        print_json(&view)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "backend    {} {}",
+        view.backend,
+        view.url.as_deref().unwrap_or("-")
+    );
+    if view.public {
+        println!(
+            "privacy    a public server: it learns every address of your wallets; prefer your own node"
+        );
+    }
+    match (&view.server, view.tip_height) {
+        (Some(server), Some(tip)) => println!("server     {server}, tip at height {tip}"),
+        _ => println!("server     unreachable"),
+    }
+    println!(
+        "last check {}",
+        view.last_check.as_deref().unwrap_or("never")
+    );
+    if let Some(error) = &view.last_error {
+        println!("error      {error}");
+    }
+    let counts: Vec<String> = view
+        .payouts
+        .iter()
+        .map(|(status, n)| format!("{n} {status}"))
+        .collect();
+    println!("payouts    {}", counts.join(", "));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,112 @@
+//! What the chain said: each reported payout's on-chain status, and the
+//! server's state (version, tip, last scan, last error).
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::columns::{time, time_opt, time_text};
+use super::db::Store;
+use super::error::Error;
+use crate::pocket::ExchangeId;
+
+/// A payout's on-chain status as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OnchainRow {
+    pub exchange_id: ExchangeId,
+    pub txid: String,
+    pub status: String,
+    pub confirmations: u32,
+    pub block_height: Option<u32>,
+    #[serde(with = "crate::pocket::timestamp::option")]
+    pub block_time: Option<DateTime<Utc>>,
+    pub detail: Option<String>,
+    #[serde(with = "crate::pocket::timestamp")]
+    pub first_checked_at: DateTime<Utc>,
+    #[serde(with = "crate::pocket::timestamp")]
+    pub checked_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "exchange_id, txid, status, confirmations, block_height, block_time, detail, first_checked_at, checked_at";
+
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OnchainRow> {
+    Ok(OnchainRow {
+        exchange_id: r.get(0)?,
+        txid: r.get(1)?,
+        status: r.get(2)?,
+        confirmations: r.get(3)?,
+        block_height: r.get(4)?,
+        block_time: time_opt(r, 5)?,
+        detail: r.get(6)?,
+        first_checked_at: time(r, 7)?,
+        checked_at: time(r, 8)?,
+    })
+}
+
+impl Store {
+    pub fn onchain(&self, exchange_id: &ExchangeId) -> Result<Option<OnchainRow>, Error> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM payout_onchain WHERE exchange_id = ?1"),
+                [exchange_id],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    pub fn onchain_all(&self) -> Result<Vec<OnchainRow>, Error> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM payout_onchain ORDER BY checked_at"
+        ))?;
+        let rows = stmt.query_map([], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Stores a payout's status; `first_checked_at` stays that of the first
+    /// check of the same txid.
+    pub fn set_onchain(&self, row: &OnchainRow) -> Result<(), Error> {
+        self.conn.execute(
+            &format!(
+                "INSERT INTO payout_onchain ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (exchange_id) DO UPDATE SET
+                   first_checked_at = CASE WHEN payout_onchain.txid = excluded.txid
+                                           THEN payout_onchain.first_checked_at
+                                           ELSE excluded.first_checked_at END,
+                   txid = excluded.txid, status = excluded.status,
+                   confirmations = excluded.confirmations, block_height = excluded.block_height,
+                   block_time = excluded.block_time, detail = excluded.detail,
+                   checked_at = excluded.checked_at"
+            ),
+            params![
+                row.exchange_id,
+                row.txid,
+                row.status,
+                row.confirmations,
+                row.block_height,
+                row.block_time.as_ref().map(time_text),
+                row.detail,
+                time_text(&row.first_checked_at),
+                time_text(&row.checked_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn chain_state(&self, key: &str) -> Result<Option<String>, Error> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM chain_state WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_chain_state(&self, key: &str, value: &str) -> Result<(), Error> {
+        self.conn.execute(
+            "INSERT INTO chain_state (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,125 @@
+//! On-chain verification against the sandbox's real chain, over the
+//! Electrum protocol: payouts confirmed with their confirmations, the
+//! threshold respected, a payout the chain does not know (unseen, alerted)
+//! and one whose output is not what Pocket reported (mismatch, critical).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{ServiceRig, run_json, tool};
+use pocket_dca::wallet::ScriptType;
+use serde_json::{Value, json};
+
+const IBAN: &str = "DE75512108001245126199";
+
+fn scan(rig: &ServiceRig) -> Value {
+    let mut cmd = tool(rig.dir.path());
+    cmd.args(["chain", "scan", "--json"]);
+    run_json(&mut cmd)
+}
+
+fn onchain(rig: &ServiceRig, id: &str) -> Value {
+    rig.exchange(id)["payout"]["onchain"].clone()
+}
+
+/// An order with one purchase paid out (in the mempool).
+fn paid_out(rig: &ServiceRig) -> String {
+    let order = rig.create_order("eur", ScriptType::P2wpkh, &[]);
+    let exchange = rig.pay(&order, "100", IBAN);
+    rig.sandbox.post("/sandbox/payouts", json!({}));
+    rig.settle();
+    exchange["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_payout_is_confirmed_by_the_chain_with_its_confirmations() {
+    let rig = ServiceRig::start("chain-client", "chain-secret", 91, "", |_| {});
+    rig.use_chain("min_confirmations = 2\n");
+    let id = paid_out(&rig);
+    let report = scan(&rig);
+    assert_eq!(report["checked"], 1, "{report}");
+    let status = onchain(&rig, &id);
+    assert_eq!(status["status"], "unconfirmed", "{status}");
+    assert_eq!(status["confirmations"], 0);
+
+    // One block: in a block, below the threshold of two.
+    rig.sandbox.post("/sandbox/blocks", json!({"count": 1}));
+    rig.settle();
+    scan(&rig);
+    let status = onchain(&rig, &id);
+    assert_eq!(
+        (status["status"].as_str(), status["confirmations"].as_u64()),
+        (Some("unconfirmed"), Some(1)),
+        "{status}"
+    );
+    let height = status["block_height"].as_u64().unwrap();
+    assert_eq!(rig.exchange(&id)["payout"]["block_height"], height);
+
+    // Two more: confirmed, three deep.
+    rig.sandbox.post("/sandbox/blocks", json!({"count": 2}));
+    let report = scan(&rig);
+    assert_eq!(report["confirmed"], 1, "{report}");
+    let status = onchain(&rig, &id);
+    assert_eq!(status["status"], "confirmed");
+    assert_eq!(status["confirmations"], 3);
+    assert_eq!(status["block_height"], height);
+    assert!(status["block_time"].as_str().is_some());
+
+    let mut cmd = tool(rig.dir.path());
+    cmd.args(["chain", "status", "--json"]);
+    let state = run_json(&mut cmd);
+    assert_eq!(state["backend"], "electrum");
+    assert_eq!(state["public"], false, "the sandbox is on loopback");
+    assert_eq!(state["payouts"]["confirmed"], 1);
+    assert!(state["server"].as_str().unwrap().contains("sandbox"));
+}
+
+#[test]
+fn a_payout_the_chain_does_not_know_or_pays_otherwise_is_alerted() {
+    let rig = ServiceRig::start("chain-client", "chain-secret", 92, "", |_| {});
+    rig.use_chain("unseen_after_hours = 0\n");
+    let unseen = paid_out(&rig);
+    let mismatched = {
+        let order = rig.create_order("chf", ScriptType::P2shP2wpkh, &[]);
+        let exchange = rig.pay(&order, "150", IBAN);
+        rig.sandbox.post("/sandbox/payouts", json!({}));
+        exchange["id"].as_str().unwrap().to_string()
+    };
+    rig.sandbox.post("/sandbox/blocks", json!({"count": 1}));
+    rig.settle();
+    // Pocket reports another transaction for the first, and the change
+    // output for the second.
+    rig.sandbox.post(
+        &format!("/sandbox/exchanges/{unseen}/payout"),
+        json!({"txid": "ab".repeat(32)}),
+    );
+    rig.sandbox.post(
+        &format!("/sandbox/exchanges/{mismatched}/payout"),
+        json!({"outpoint": 2}),
+    );
+    rig.settle();
+    let report = scan(&rig);
+    assert_eq!(
+        (report["unseen"].as_u64(), report["mismatch"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+
+    assert_eq!(onchain(&rig, &unseen)["status"], "unseen");
+    let mismatch = onchain(&rig, &mismatched);
+    assert_eq!(mismatch["status"], "mismatch");
+    assert!(
+        mismatch["detail"].as_str().unwrap().contains("output 2"),
+        "{mismatch}"
+    );
+    let alerts = rig.alerts();
+    let of = |kind: &str| -> Vec<&Value> { alerts.iter().filter(|a| a["kind"] == kind).collect() };
+    assert_eq!(of("chain_unseen").len(), 1, "{alerts:?}");
+    assert_eq!(of("chain_unseen")[0]["severity"], "warning");
+    assert_eq!(of("chain_mismatch").len(), 1, "{alerts:?}");
+    assert_eq!(of("chain_mismatch")[0]["severity"], "critical");
+
+    // A second scan raises nothing new.
+    let again = scan(&rig);
+    assert_eq!(again["alerts"], 0, "{again}");
+}

@@ -20,7 +20,9 @@ use crate::wallet::parse_network;
 /// (POST /sandbox/payments, /sandbox/exchanges/ID/identify,
 /// /sandbox/exchanges/ID/payout, /sandbox/payouts, /sandbox/blocks,
 /// /sandbox/clock, /sandbox/prices, /sandbox/webhooks) and posts signed
-/// webhooks to --webhook-url.
+/// webhooks to --webhook-url. Its chain is real (signed payout
+/// transactions, mined blocks) and served over the Electrum protocol on
+/// --electrum-listen, for [chain] backend = "electrum".
 ///
 /// Error codes: Pocket documents only those of PATCH /v1/exchanges/ID
 /// (in_progress, already_completed, invoice_amount, invoice_network,

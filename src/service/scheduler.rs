@@ -1,6 +1,6 @@
 //! Scheduled work inside `serve`, on tokio-cron-scheduler: one UTC tick a
-//! minute that asks the domain code what is due (sync, reminders, missed
-//! orders, alert e-mails).
+//! minute that asks the domain code what is due (sync, the chain check,
+//! reminders, missed orders, alert e-mails).
 //! A tick that finds nothing due does nothing, so daylight saving and a
 //! service that was down are handled by the domain code, not the cron table.
 
@@ -11,7 +11,7 @@ use chrono::Utc;
 use tokio::sync::Mutex;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
-use crate::config::Config;
+use crate::config::{ChainBackend, Config};
 use crate::mail::Mailer;
 use crate::pocket::{Client, RetryPolicy};
 use crate::reconcile;
@@ -27,6 +27,9 @@ const TICK: &str = "0 * * * * *";
 pub async fn start(config: &Config, pass: ReminderPass) -> Result<JobScheduler, JobSchedulerError> {
     let scheduler = JobScheduler::new().await?;
     if let Some(job) = sync_job(config)? {
+        scheduler.add(job).await?;
+    }
+    if let Some(job) = chain_job(config)? {
         scheduler.add(job).await?;
     }
     scheduler
@@ -75,6 +78,50 @@ fn sync_job(config: &Config) -> Result<Option<Job>, JobSchedulerError> {
             }
             *last = Some(Instant::now());
             run_sync(&client, &db).await;
+        })
+    })?;
+    Ok(Some(job))
+}
+
+/// The on-chain check: every `[chain] interval_minutes`, and at the next
+/// tick after a payout arrives that was not checked yet.
+fn chain_job(config: &Config) -> Result<Option<Job>, JobSchedulerError> {
+    let interval = Duration::from_secs(u64::from(config.chain.interval_minutes) * 60);
+    if config.chain.backend == ChainBackend::None || interval.is_zero() {
+        return Ok(None);
+    }
+    if config.chain.is_public() {
+        tracing::warn!(
+            "[chain] url is a public server: it learns every address of your wallets; prefer your own node"
+        );
+    }
+    let (chain, db) = (config.chain.clone(), config.database.path.clone());
+    let last: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let job = Job::new_async(TICK, move |_, _| {
+        let (chain, db, last) = (chain.clone(), db.clone(), last.clone());
+        Box::pin(async move {
+            let Ok(mut last) = last.try_lock() else {
+                return;
+            };
+            let due = last.is_none_or(|at| at.elapsed() >= interval);
+            let fresh = Store::open(&db)
+                .and_then(|s| s.unchecked_payouts())
+                .unwrap_or(0)
+                > 0;
+            if !due && !fresh {
+                return;
+            }
+            *last = Some(Instant::now());
+            match crate::chain::check(chain, db, Utc::now()).await {
+                Ok((_, report)) => tracing::info!(
+                    checked = report.checked,
+                    confirmed = report.confirmed,
+                    unseen = report.unseen,
+                    mismatch = report.mismatch,
+                    "chain check done"
+                ),
+                Err(e) => tracing::warn!(error = %e, "chain check failed"),
+            }
         })
     })?;
     Ok(Some(job))

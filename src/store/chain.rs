@@ -92,6 +92,19 @@ impl Store {
         Ok(())
     }
 
+    /// How many on-chain payouts have no check of their current txid yet
+    /// (a settled delivery just arrived, or a payout changed).
+    pub fn unchecked_payouts(&self) -> Result<usize, Error> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM exchanges e LEFT JOIN payout_onchain o ON o.exchange_id = e.id
+             WHERE e.payout_txid IS NOT NULL AND e.payout_kind IS NULL
+               AND (o.txid IS NULL OR o.txid <> e.payout_txid)",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     pub fn chain_state(&self, key: &str) -> Result<Option<String>, Error> {
         Ok(self
             .conn

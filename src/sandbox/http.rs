@@ -50,6 +50,7 @@ pub fn router(engine: Shared) -> Router {
         .route("/sandbox/webhooks", get(webhooks).post(set_faults))
         .route("/sandbox/errors", get(error_codes));
     api.merge(control)
+        .nest("/esplora", super::esplora::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(engine)

@@ -13,6 +13,7 @@ mod dispatch;
 mod electrum;
 mod engine;
 mod error;
+mod esplora;
 mod explorer;
 mod http;
 mod ledger;
@@ -74,6 +75,11 @@ impl Running {
     /// The API root to configure as `[pocket] base_url`.
     pub fn base_url(&self) -> url::Url {
         url::Url::parse(&format!("http://{}/", self.addr)).expect("http://IP:PORT/ is a URL")
+    }
+
+    /// The Esplora API's URL, for `[chain] url` with the esplora backend.
+    pub fn esplora_url(&self) -> String {
+        format!("http://{}/esplora", self.addr)
     }
 
     /// The Electrum server's URL, for `[chain] url`.

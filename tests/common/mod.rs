@@ -92,6 +92,11 @@ impl TestSandbox {
         self.running.as_ref().unwrap().electrum_url()
     }
 
+    /// The sandbox chain's Esplora API, for `[chain] url`.
+    pub fn esplora_url(&self) -> String {
+        self.running.as_ref().unwrap().esplora_url()
+    }
+
     pub fn engine(&self) -> &sandbox::Engine {
         &self.running.as_ref().unwrap().engine
     }
@@ -229,12 +234,15 @@ impl ServiceRig {
     }
 
     /// Adds `[chain]` to the config the CLI reads: the sandbox's Electrum
-    /// server and `extra` keys.
-    pub fn use_chain(&self, extra: &str) {
+    /// server or Esplora API (`backend`), and `extra` keys.
+    pub fn use_chain(&self, backend: &str, extra: &str) {
+        let url = match backend {
+            "esplora" => self.sandbox.esplora_url(),
+            _ => self.sandbox.electrum_url(),
+        };
         let text = format!(
-            "{}[chain]\nbackend = \"electrum\"\nurl = \"{}\"\n{extra}",
-            self.config,
-            self.sandbox.electrum_url()
+            "{}[chain]\nbackend = \"{backend}\"\nurl = \"{url}\"\n{extra}",
+            self.config
         );
         std::fs::write(self.dir.path().join("pocket-dca.toml"), text).unwrap();
     }

@@ -17,3 +17,18 @@ CREATE TABLE chain_state (
     key   TEXT PRIMARY KEY,                       -- 'server', 'tip_height', 'last_scan', 'last_error'
     value TEXT NOT NULL
 ) STRICT;
+
+-- Every address of every window as the chain shows it, so that coins that
+-- came without a webhook are found and a used address is never presented as
+-- Pocket's next one.
+CREATE TABLE address_onchain (
+    address      TEXT PRIMARY KEY,
+    order_id     TEXT NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+    idx          INTEGER NOT NULL,
+    tx_count     INTEGER NOT NULL,
+    received_sat INTEGER NOT NULL,
+    unspent_sat  INTEGER NOT NULL,
+    unexplained  TEXT NOT NULL DEFAULT '[]',     -- JSON: txids no payout explains
+    checked_at   TEXT NOT NULL
+) STRICT;
+CREATE INDEX address_onchain_by_order ON address_onchain (order_id, idx);

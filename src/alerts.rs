@@ -76,10 +76,12 @@ pub enum AlertKind {
     ChainUnseen,
     /// A confirmed payout lost its confirmations.
     ChainReorganised,
+    /// Coins arrived at a window address with no payout reported.
+    ChainUnexplained,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 21] = [
+    pub const ALL: [AlertKind; 22] = [
         AlertKind::Interrupted,
         AlertKind::Refunded,
         AlertKind::RefundAfterSettlement,
@@ -101,6 +103,7 @@ impl AlertKind {
         AlertKind::ChainMismatch,
         AlertKind::ChainUnseen,
         AlertKind::ChainReorganised,
+        AlertKind::ChainUnexplained,
     ];
 
     /// The name stored, shown and used in dedup keys.
@@ -127,6 +130,7 @@ impl AlertKind {
             AlertKind::ChainMismatch => "chain_mismatch",
             AlertKind::ChainUnseen => "chain_unseen",
             AlertKind::ChainReorganised => "chain_reorganised",
+            AlertKind::ChainUnexplained => "coins_without_webhook",
         }
     }
 
@@ -160,6 +164,7 @@ impl AlertKind {
                 | AlertKind::ChainMismatch
                 | AlertKind::ChainUnseen
                 | AlertKind::ChainReorganised
+                | AlertKind::ChainUnexplained
         )
     }
 
@@ -214,7 +219,7 @@ mod tests {
         assert_eq!(AlertKind::Interrupted.key("e1"), "interrupted:e1");
         assert_eq!(AlertKind::ForeignAddress.severity(), Severity::Critical);
         assert!(!AlertKind::UnknownOrder.mailed());
-        assert_eq!(AlertKind::mailed_kinds().len(), 15);
+        assert_eq!(AlertKind::mailed_kinds().len(), 16);
         assert_eq!(AlertKind::UnknownEvent.severity(), Severity::Info);
     }
 }

@@ -12,7 +12,12 @@ use serde_json::{Value, json};
 
 const IBAN: &str = "DE75512108001245126199";
 
+/// `chain scan --json`: what the payouts check found.
 fn scan(rig: &ServiceRig) -> Value {
+    scan_all(rig)["payouts"].clone()
+}
+
+fn scan_all(rig: &ServiceRig) -> Value {
     let mut cmd = tool(rig.dir.path());
     cmd.args(["chain", "scan", "--json"]);
     run_json(&mut cmd)
@@ -137,4 +142,78 @@ fn unseen_and_mismatch(backend: &str, seed: u8) {
     // A second scan raises nothing new.
     let again = scan(&rig);
     assert_eq!(again["alerts"], 0, "{again}");
+}
+
+#[test]
+fn coins_that_came_without_a_webhook_are_found_and_the_window_moves_on() {
+    on_both(coins_without_webhook);
+}
+
+fn coins_without_webhook(backend: &str, seed: u8) {
+    let rig = ServiceRig::start("chain-client", "chain-secret", 101 + seed, "", |_| {});
+    rig.use_chain(backend, "");
+    let order = rig.create_order("eur", ScriptType::P2wpkh, &[]);
+    // Every payout notification is lost.
+    rig.sandbox.post(
+        "/sandbox/webhooks",
+        json!({"drop_next": 100, "drop_event": "exchange.settled"}),
+    );
+    let exchange = rig.pay(&order, "100", IBAN);
+    let id = exchange["id"].as_str().unwrap().to_string();
+    let batch = rig.sandbox.post("/sandbox/payouts", json!({}));
+    let txid = batch["txid"].as_str().unwrap().to_string();
+    rig.sandbox.post("/sandbox/blocks", json!({"count": 1}));
+    rig.settle();
+    assert_eq!(rig.exchange(&id)["state"], "executed", "no payout arrived");
+
+    let found = scan_all(&rig);
+    assert_eq!(found["windows"]["unexplained"], 1, "{found}");
+    let alert = rig
+        .alerts()
+        .into_iter()
+        .find(|a| a["kind"] == "coins_without_webhook")
+        .expect("an alert says coins came");
+    let message = alert["message"].as_str().unwrap();
+    assert!(
+        message.contains(&txid) && message.contains("exchange fetch"),
+        "{message}"
+    );
+    let addresses = rig.addresses(&order);
+    let paid = &addresses[0];
+    assert_eq!(paid["status"], "used_elsewhere", "{paid}");
+    assert!(paid["onchain"]["received_sat"].as_u64().unwrap() > 100_000);
+    assert_eq!(paid["onchain"]["tx_count"], 1);
+
+    // The exchange fetched by hand explains them: the alert closes.
+    let mut cmd = tool(rig.dir.path());
+    cmd.args(["exchange", "fetch", &id]);
+    let (code, _, err) = common::run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    scan_all(&rig);
+    assert!(
+        rig.alerts()
+            .iter()
+            .all(|a| a["kind"] != "coins_without_webhook"),
+        "{:?}",
+        rig.alerts()
+    );
+    assert_eq!(rig.addresses(&order)[0]["status"], "used");
+
+    // Someone pays an address further on: it is used, and the window
+    // keeps Pocket's gap limit of unused addresses beyond it.
+    let far = rig.addresses(&order)[9]["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    rig.sandbox.post(
+        "/sandbox/chain/pay",
+        json!({"address": far, "amount_sat": 50_000}),
+    );
+    rig.sandbox.post("/sandbox/blocks", json!({"count": 1}));
+    let found = scan_all(&rig);
+    assert_eq!(found["windows"]["unexplained"], 1, "{found}");
+    let addresses = rig.addresses(&order);
+    assert_eq!(addresses[9]["status"], "used_elsewhere");
+    assert_eq!(addresses[9]["onchain"]["unspent_sat"], 50_000);
+    assert!(addresses.len() > 9 + 10, "{}", addresses.len());
 }

@@ -117,6 +117,84 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// The txids of each script's history (paying it or spending from it):
+    /// one batch for Electrum, a request per script (and page) for Esplora.
+    pub fn histories(&self, scripts: &[ScriptBuf]) -> Result<Vec<Vec<Txid>>, Error> {
+        match self {
+            Backend::Electrum(client) => {
+                let mut out = Vec::with_capacity(scripts.len());
+                for chunk in scripts.chunks(HISTORY_BATCH) {
+                    let refs: Vec<&bitcoin::Script> = chunk.iter().map(|s| s.as_script()).collect();
+                    let histories = client.batch_script_get_history(refs).map_err(electrum)?;
+                    out.extend(
+                        histories
+                            .into_iter()
+                            .map(|h| h.into_iter().map(|item| item.tx_hash).collect()),
+                    );
+                }
+                Ok(out)
+            }
+            Backend::Esplora(client) => scripts
+                .iter()
+                .map(|script| esplora_history(client, script))
+                .collect(),
+        }
+    }
+
+    /// The transactions themselves (those the server knows).
+    pub fn raw_transactions(&self, txids: &[Txid]) -> Result<HashMap<Txid, Transaction>, Error> {
+        let mut out = HashMap::new();
+        match self {
+            Backend::Electrum(client) => {
+                for chunk in txids.chunks(HISTORY_BATCH) {
+                    let txs = client.batch_transaction_get(chunk).map_err(electrum)?;
+                    out.extend(txs.into_iter().map(|tx| (tx.compute_txid(), tx)));
+                }
+            }
+            Backend::Esplora(client) => {
+                for txid in txids {
+                    if let Some(tx) = client.get_tx(txid).map_err(esplora)? {
+                        out.insert(*txid, tx);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Scripts (or transactions) per Electrum batch.
+const HISTORY_BATCH: usize = 500;
+
+/// An address's history from Esplora: the mempool's transactions and every
+/// page of the confirmed ones (25 a page, the next asked from the last).
+fn esplora_history(
+    client: &esplora_client::BlockingClient,
+    script: &ScriptBuf,
+) -> Result<Vec<Txid>, Error> {
+    let mut txids = Vec::new();
+    let mut after = None;
+    loop {
+        let page = client.get_scripthash_txs(script, after).map_err(esplora)?;
+        let confirmed: Vec<Txid> = page
+            .iter()
+            .filter(|tx| tx.status.confirmed)
+            .map(|tx| tx.txid)
+            .collect();
+        txids.extend(
+            page.iter()
+                .map(|tx| tx.txid)
+                .filter(|t| !txids.contains(t))
+                .collect::<Vec<_>>(),
+        );
+        match confirmed.last() {
+            Some(last) if confirmed.len() >= 25 => after = Some(*last),
+            _ => return Ok(txids),
+        }
+    }
+}
+
 fn electrum(e: electrum_client::Error) -> Error {
     Error::Server(e.to_string())
 }

@@ -7,6 +7,7 @@ mod backend;
 mod error;
 pub mod proof;
 pub mod rules;
+mod scan;
 mod verify;
 
 use std::path::PathBuf;
@@ -16,25 +17,37 @@ use chrono::{DateTime, Utc};
 pub use backend::{Backend, TxFacts};
 pub use error::Error;
 pub use rules::Status;
+pub use scan::{ScanReport, scan_windows};
 pub use verify::{Patience, Report, check_payouts};
 
 use crate::config::{ChainBackend, ChainConfig};
 use crate::store::Store;
 
-/// Connects to the configured server and checks every payout; what the
-/// server is and what was found. Blocking.
+/// What one check of the chain found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Checked {
+    pub server: String,
+    pub payouts: Report,
+    pub windows: ScanReport,
+}
+
+/// Connects to the configured server, checks every payout and scans every
+/// window. Blocking.
 pub fn check_now(
     config: &ChainConfig,
     store: &Store,
     now: DateTime<Utc>,
-) -> Result<(String, Report), Error> {
+) -> Result<Checked, Error> {
     let result = Backend::connect(config).and_then(|backend| {
         let server = backend.server()?;
         store.set_chain_state("server", &server)?;
-        Ok((
+        let payouts = check_payouts(&backend, store, Patience::of(config), now)?;
+        let windows = scan_windows(&backend, store, now)?;
+        Ok(Checked {
             server,
-            check_payouts(&backend, store, Patience::of(config), now)?,
-        ))
+            payouts,
+            windows,
+        })
     });
     match &result {
         Ok(_) => store.set_chain_state("last_error", "")?,
@@ -45,11 +58,7 @@ pub fn check_now(
 
 /// `check_now` on a blocking thread with its own connection to the
 /// database at `db`, for async callers (`serve`, the CLI).
-pub async fn check(
-    config: ChainConfig,
-    db: PathBuf,
-    now: DateTime<Utc>,
-) -> Result<(String, Report), Error> {
+pub async fn check(config: ChainConfig, db: PathBuf, now: DateTime<Utc>) -> Result<Checked, Error> {
     if config.backend == ChainBackend::None {
         return Err(Error::NotConfigured);
     }

@@ -6,7 +6,9 @@ use super::context::{Context, print_json};
 use crate::reconcile;
 
 /// Show an order's derived payout addresses and their status: expected,
-/// used (by one payout output, perhaps for several exchanges) or reused.
+/// used (by one payout output, perhaps for several exchanges), reused, or
+/// used_elsewhere (history on the chain that no payout explains; with
+/// [chain] configured).
 ///
 /// The window starts at the signed address (Pocket may pay the first
 /// purchase to it) and is stored before it is shown.
@@ -16,7 +18,7 @@ pub struct Args {
     /// The order id (a unique prefix is enough)
     order: String,
 
-    /// Print JSON: [{"index", "path", "address", "status", "exchange_ids"}]
+    /// Print JSON: [{"index", "path", "address", "status", "exchange_ids", "onchain": {"tx_count", "received_sat", "unspent_sat"} or null}]
     #[arg(long)]
     json: bool,
 }
@@ -32,6 +34,11 @@ pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
                 serde_json::json!({
                     "index": r.index, "path": r.path, "address": r.address,
                     "status": r.status, "exchange_ids": r.exchange_ids,
+                    "onchain": r.onchain.as_ref().map(|o| serde_json::json!({
+                        "tx_count": o.tx_count,
+                        "received_sat": o.received_sat,
+                        "unspent_sat": o.unspent_sat,
+                    })),
                 })
             })
             .collect();
@@ -39,12 +46,12 @@ pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:>6}  {:<8}  {:<64}  {:<8}  EXCHANGES",
+        "{:>6}  {:<8}  {:<64}  {:<14}  EXCHANGES",
         "INDEX", "PATH", "ADDRESS", "STATUS"
     );
     for row in &rows {
         println!(
-            "{:>6}  {:<8}  {:<64}  {:<8}  {}",
+            "{:>6}  {:<8}  {:<64}  {:<14}  {}",
             row.index,
             row.path,
             row.address,

@@ -29,16 +29,18 @@ pub struct StatusArgs {
     json: bool,
 }
 
-/// Check every payout on the chain now.
+/// Check every payout and scan every address window on the chain now.
 ///
 /// Each payout Pocket reported must exist, pay that address that amount
 /// (its output is read from the transaction) and confirm; the server's
 /// merkle proof and the block's proof of work are checked, not believed.
-/// `serve` does this every [chain] interval_minutes.
+/// Every window address (and the wallet's gap limit beyond) is scanned:
+/// coins that came without a webhook are found and alerted. `serve` does
+/// this every [chain] interval_minutes.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  pocket-dca chain scan")]
 pub struct ScanArgs {
-    /// Print JSON: {"server", "tip_height", "checked", "confirmed", "unconfirmed", "unseen", "mismatch", "alerts"}
+    /// Print JSON: {"server", "payouts": {"tip_height", "checked", "confirmed", "unconfirmed", "unseen", "mismatch", "alerts"}, "windows": {"addresses", "used", "unexplained", "alerts"}}
     #[arg(long)]
     json: bool,
 }
@@ -67,38 +69,34 @@ async fn scan(ctx: &Context<'_>, args: ScanArgs) -> anyhow::Result<ExitCode> {
     let (config, store) = ctx.store()?;
     require_backend(&config)?;
     drop(store);
-    let (server, report) = chain::check(
+    let checked = chain::check(
         config.chain.clone(),
         config.database.path.clone(),
         Utc::now(),
     )
     .await?;
     if args.json {
-        print_json(&serde_json::json!({
-            "server": server,
-            "tip_height": report.tip_height,
-            "checked": report.checked,
-            "confirmed": report.confirmed,
-            "unconfirmed": report.unconfirmed,
-            "unseen": report.unseen,
-            "mismatch": report.mismatch,
-            "alerts": report.alerts,
-        }))?;
-    } else {
-        println!(
-            "checked {} payouts against {server} at height {}: {} confirmed, {} unconfirmed, {} unseen, {} mismatched{}",
-            report.checked,
-            report.tip_height,
-            report.confirmed,
-            report.unconfirmed,
-            report.unseen,
-            report.mismatch,
-            if report.alerts > 0 {
-                format!("; {} alerts (pocket-dca alerts)", report.alerts)
-            } else {
-                String::new()
-            }
-        );
+        print_json(&checked)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (report, windows) = (&checked.payouts, &checked.windows);
+    println!(
+        "checked {} payouts against {} at height {}: {} confirmed, {} unconfirmed, {} unseen, {} mismatched",
+        report.checked,
+        checked.server,
+        report.tip_height,
+        report.confirmed,
+        report.unconfirmed,
+        report.unseen,
+        report.mismatch,
+    );
+    println!(
+        "scanned {} addresses: {} with history, {} transactions no Pocket report explains",
+        windows.addresses, windows.used, windows.unexplained
+    );
+    let alerts = report.alerts + windows.alerts;
+    if alerts > 0 {
+        println!("{alerts} new alerts: pocket-dca alerts");
     }
     Ok(ExitCode::SUCCESS)
 }

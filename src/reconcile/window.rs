@@ -10,7 +10,7 @@ use super::notices;
 use super::rules::{self, Headroom, SEARCH_BEYOND};
 use crate::orders::model::StoredOrder;
 use crate::pocket::{ExchangeId, OrderId};
-use crate::store::{AddressUse, ExchangeFilter, Store};
+use crate::store::{AddressOnchain, AddressUse, ExchangeFilter, Store};
 use crate::wallet::{Address, HARDENED, KeyPath, PayoutKey};
 
 /// The index of the first address not derived yet.
@@ -69,6 +69,18 @@ pub(super) fn extend(
     derive_up_to(store, order, &order.payout_key()?, wanted, now)
 }
 
+/// The chain shows history at `index`: the window reaches it and keeps
+/// `gap_limit` unused addresses after it, like after a payout.
+pub fn follow_chain(
+    store: &Store,
+    order: &StoredOrder,
+    index: u32,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    reach(store, order, index, now)?;
+    extend(store, order, index, now)
+}
+
 /// How far past the derived window a payout's address is searched.
 pub(super) fn search_limit(store: &Store, order: &StoredOrder) -> Result<u32, Error> {
     let highest = store.highest_index(&order.id)?.unwrap_or(order.start_index);
@@ -99,13 +111,16 @@ pub struct AddressStatus {
     pub path: KeyPath,
     pub address: Address,
     /// `expected`, `used` (one payout output, perhaps for several
-    /// exchanges) or `reused` (several outputs).
+    /// exchanges), `reused` (several outputs) or `used_elsewhere` (history
+    /// on the chain that no payout explains).
     pub status: &'static str,
     pub exchange_ids: Vec<ExchangeId>,
     /// The outputs (`txid:vout`) that paid to it.
     pub outputs: Vec<String>,
     /// What the payouts to it brought, as Pocket reported them.
     pub received_sat: u64,
+    /// What the chain shows of it, when a chain server is configured.
+    pub onchain: Option<AddressOnchain>,
 }
 
 /// The order's derived addresses, by index, with their use.
@@ -115,6 +130,7 @@ pub fn addresses(store: &Store, order_id: &OrderId) -> Result<Vec<AddressStatus>
         order_id: Some(order_id.clone()),
         state: None,
     })?;
+    let onchain = store.addresses_onchain(order_id)?;
     Ok(store
         .addresses(order_id)?
         .into_iter()
@@ -130,18 +146,25 @@ pub fn addresses(store: &Store, order_id: &OrderId) -> Result<Vec<AddressStatus>
                 .filter(|e| exchange_ids.contains(&e.id))
                 .filter_map(|e| e.payout.as_ref().and_then(|p| p.amount_sat))
                 .sum();
+            let chain = onchain
+                .iter()
+                .find(|o| o.address == a.address.to_string())
+                .cloned();
+            let elsewhere = chain.as_ref().is_some_and(|c| c.tx_count > 0);
             AddressStatus {
                 index: a.index,
                 path: a.path,
                 address: a.address,
-                status: match outputs.len() {
-                    0 => "expected",
-                    1 => "used",
+                status: match (outputs.len(), elsewhere) {
+                    (0, true) => "used_elsewhere",
+                    (0, false) => "expected",
+                    (1, _) => "used",
                     _ => "reused",
                 },
                 exchange_ids,
                 outputs,
                 received_sat,
+                onchain: chain,
             }
         })
         .collect())

@@ -267,6 +267,7 @@ fn alert_headline(alert: &AlertRow) -> String {
         "chain_mismatch" => "The blockchain does not show the payout Pocket reported",
         "chain_unseen" => "A payout Pocket reported is not on the blockchain",
         "chain_reorganised" => "A confirmed payout lost its confirmations",
+        "coins_without_webhook" => "Coins arrived that no Pocket report explains",
         other => other,
     };
     if alert.severity == "critical" {

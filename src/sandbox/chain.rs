@@ -242,6 +242,22 @@ impl Engine {
         })
     }
 
+    /// Someone else pays `value` sat to `address` (in the mempool until the
+    /// next block): coins the tool must find without any webhook.
+    pub fn pay_outside(&self, address: &str, value: u64) -> Result<String> {
+        let script = crate::wallet::parse_address(address)
+            .ok()
+            .filter(|a| a.as_unchecked().is_valid_for_network(self.options.network))
+            .ok_or_else(|| ApiError::bad("invalid_address", format!("{address} (sandbox code)")))?
+            .script_pubkey();
+        let state = self.state();
+        let now = state.now()?;
+        self.commit(state, |s| -> Result<_> {
+            ledger::bootstrap(s, &self.treasury, now)?;
+            Ok(ledger::pay(s, &self.treasury, &[(script, value)], 500)?.to_string())
+        })
+    }
+
     /// Pocket corrects a payout (a replaced transaction, a block height):
     /// the settled exchange is sent again with the changed fields.
     pub fn correct_payout(&self, id: &str, correction: &Correction) -> Result<Exchange> {

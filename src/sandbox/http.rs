@@ -45,6 +45,7 @@ pub fn router(engine: Shared) -> Router {
         .route("/sandbox/orders/{id}/exchanges", get(order_exchanges))
         .route("/sandbox/payouts", post(payouts))
         .route("/sandbox/blocks", post(blocks))
+        .route("/sandbox/chain/pay", post(pay_outside))
         .route("/sandbox/clock", get(clock).post(set_clock))
         .route("/sandbox/prices", get(prices).post(set_prices))
         .route("/sandbox/webhooks", get(webhooks).post(set_faults))
@@ -226,6 +227,19 @@ struct Blocks {
 
 fn one() -> u64 {
     1
+}
+
+/// `{"address", "amount_sat"}`: a payment from outside Pocket.
+async fn pay_outside(State(engine): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Pay {
+        address: String,
+        amount_sat: u64,
+    }
+    let request: Pay = parse_body(&body)?;
+    let txid = engine.pay_outside(&request.address, request.amount_sat)?;
+    Ok(Json(json!({"txid": txid})).into_response())
 }
 
 async fn blocks(State(engine): State<Shared>, body: Bytes) -> Result<Response, ApiError> {

@@ -113,11 +113,13 @@ fn chain_job(config: &Config) -> Result<Option<Job>, JobSchedulerError> {
             }
             *last = Some(Instant::now());
             match crate::chain::check(chain, db, Utc::now()).await {
-                Ok((_, report)) => tracing::info!(
-                    checked = report.checked,
-                    confirmed = report.confirmed,
-                    unseen = report.unseen,
-                    mismatch = report.mismatch,
+                Ok(checked) => tracing::info!(
+                    payouts = checked.payouts.checked,
+                    confirmed = checked.payouts.confirmed,
+                    unseen = checked.payouts.unseen,
+                    mismatch = checked.payouts.mismatch,
+                    addresses = checked.windows.addresses,
+                    unexplained = checked.windows.unexplained,
                     "chain check done"
                 ),
                 Err(e) => tracing::warn!(error = %e, "chain check failed"),

@@ -108,11 +108,14 @@ impl Store {
         Ok(())
     }
 
-    /// The used indexes of an order's addresses.
+    /// The used indexes of an order's addresses: paid by a payout Pocket
+    /// reported, or with history on the chain.
     pub fn used_indexes(&self, order_id: &OrderId) -> Result<Vec<u32>, Error> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT DISTINCT idx FROM address_uses WHERE order_id = ?1 ORDER BY idx")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT idx FROM address_uses WHERE order_id = ?1
+             UNION SELECT idx FROM address_onchain WHERE order_id = ?1 AND tx_count > 0
+             ORDER BY idx",
+        )?;
         let rows = stmt.query_map([order_id], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

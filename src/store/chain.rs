@@ -7,7 +7,22 @@ use rusqlite::{OptionalExtension, params};
 use super::columns::{time, time_opt, time_text};
 use super::db::Store;
 use super::error::Error;
-use crate::pocket::ExchangeId;
+use crate::pocket::{ExchangeId, OrderId};
+
+/// What the chain shows of one address of an order's window.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AddressOnchain {
+    pub address: String,
+    pub order_id: OrderId,
+    pub index: u32,
+    pub tx_count: u32,
+    pub received_sat: u64,
+    pub unspent_sat: u64,
+    /// Transactions paying it that no payout Pocket reported explains.
+    pub unexplained: Vec<String>,
+    #[serde(with = "crate::pocket::timestamp")]
+    pub checked_at: DateTime<Utc>,
+}
 
 /// A payout's on-chain status as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -90,6 +105,50 @@ impl Store {
             ],
         )?;
         Ok(())
+    }
+
+    /// Stores what the chain shows of an address of an order's window.
+    pub fn set_address_onchain(&self, row: &AddressOnchain) -> Result<(), Error> {
+        self.conn.execute(
+            "INSERT INTO address_onchain (address, order_id, idx, tx_count, received_sat, unspent_sat, unexplained, checked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (address) DO UPDATE SET tx_count = excluded.tx_count,
+               received_sat = excluded.received_sat, unspent_sat = excluded.unspent_sat,
+               unexplained = excluded.unexplained, checked_at = excluded.checked_at",
+            params![
+                row.address,
+                row.order_id,
+                row.index,
+                row.tx_count,
+                row.received_sat as i64,
+                row.unspent_sat as i64,
+                serde_json::to_string(&row.unexplained).map_err(Error::Encode)?,
+                time_text(&row.checked_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// What the chain showed of an order's addresses, by index.
+    pub fn addresses_onchain(&self, order_id: &OrderId) -> Result<Vec<AddressOnchain>, Error> {
+        let mut stmt = self.conn.prepare(
+            "SELECT address, order_id, idx, tx_count, received_sat, unspent_sat, unexplained, checked_at
+             FROM address_onchain WHERE order_id = ?1 ORDER BY idx",
+        )?;
+        let rows = stmt.query_map([order_id], |r| {
+            let unexplained: String = r.get(6)?;
+            Ok(AddressOnchain {
+                address: r.get(0)?,
+                order_id: r.get(1)?,
+                index: r.get(2)?,
+                tx_count: r.get(3)?,
+                received_sat: r.get::<_, i64>(4)? as u64,
+                unspent_sat: r.get::<_, i64>(5)? as u64,
+                unexplained: serde_json::from_str(&unexplained).unwrap_or_default(),
+                checked_at: time(r, 7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// How many on-chain payouts have no check of their current txid yet

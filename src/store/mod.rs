@@ -17,7 +17,7 @@ mod reminders;
 
 pub use addresses::{AddressRow, AddressUse};
 pub use alerts::AlertRow;
-pub use chain::OnchainRow;
+pub use chain::{AddressOnchain, OnchainRow};
 pub use db::{Status, Store, TableCount};
 pub use deliveries::{DeliveryRow, NewDelivery};
 pub use error::Error;

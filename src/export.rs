@@ -12,7 +12,7 @@ use crate::format::{btc, grouped, money};
 use crate::orders::model::StoredOrder;
 use crate::pocket::{OrderId, timestamp};
 use crate::portfolio::{is_purchase, rate_of};
-use crate::store::{self, ExchangeFilter, ExchangeRow, Store};
+use crate::store::{self, ExchangeFilter, ExchangeRow, OnchainRow, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -35,7 +35,7 @@ impl From<std::io::Error> for Error {
 }
 
 /// The CSV columns, in order.
-pub const CSV_HEADER: [&str; 19] = [
+pub const CSV_HEADER: [&str; 22] = [
     "date",
     "order_id",
     "order_label",
@@ -55,6 +55,9 @@ pub const CSV_HEADER: [&str; 19] = [
     "network_fee_sat",
     "reconciliation",
     "exchange_id",
+    "onchain_status",
+    "block_height",
+    "block_time",
 ];
 
 fn text(d: Option<Decimal>) -> String {
@@ -80,9 +83,18 @@ pub fn csv(store: &Store, order_id: Option<&OrderId>, out: impl Write) -> Result
         .terminator(csv::Terminator::CRLF)
         .from_writer(out);
     writer.write_record(CSV_HEADER)?;
+    let onchain: BTreeMap<String, OnchainRow> = store
+        .onchain_all()?
+        .into_iter()
+        .map(|o| (o.exchange_id.to_string(), o))
+        .collect();
     for row in &rows {
         let payout = row.payout.as_ref();
         let order = row.order_id.clone().unwrap_or_default();
+        // What the chain said of this payout's txid, when it was asked.
+        let chain = onchain
+            .get(row.id.as_str())
+            .filter(|c| payout.is_some_and(|p| p.txid == c.txid));
         writer.write_record([
             timestamp::format(&row.executed_on.unwrap_or(row.first_seen_at)),
             order.to_string(),
@@ -103,6 +115,14 @@ pub fn csv(store: &Store, order_id: Option<&OrderId>, out: impl Write) -> Result
             num(payout.and_then(|p| p.fee_sat)),
             row.reconciliation.clone(),
             row.id.to_string(),
+            chain.map(|c| c.status.clone()).unwrap_or_default(),
+            num(chain
+                .and_then(|c| c.block_height.map(u64::from))
+                .or(payout.and_then(|p| p.block_height))),
+            chain
+                .and_then(|c| c.block_time.as_ref())
+                .map(timestamp::format)
+                .unwrap_or_default(),
         ])?;
     }
     writer.flush()?;
@@ -119,6 +139,11 @@ pub struct Label {
     pub label: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub origin: Option<String>,
+    /// For a `tx`: the block height and time the chain server confirmed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub height: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub time: Option<String>,
 }
 
 /// `DCA 2026-12 · EUR 100.00 @ 61,234.50` for the purchases paid together.
@@ -196,6 +221,8 @@ pub fn labels(store: &Store) -> Result<Vec<Label>, Error> {
             reference: format!("{txid}:{vout}"),
             label: describe(order, paid),
             origin: order.and_then(origin),
+            height: None,
+            time: None,
         });
         if let Some(p) = &paid[0].payout {
             addresses
@@ -208,15 +235,37 @@ pub fn labels(store: &Store) -> Result<Vec<Label>, Error> {
         for (reference, paid) in records {
             let order = paid[0].order_id.as_ref().and_then(|id| orders.get(id));
             let one_order = paid.iter().all(|r| r.order_id == paid[0].order_id);
+            let confirmed = (kind == "tx")
+                .then(|| confirmed_block(store, paid, reference))
+                .transpose()?
+                .flatten();
             out.push(Label {
                 kind: kind.into(),
                 reference: reference.clone(),
                 label: describe(order, paid),
                 origin: order.filter(|_| one_order).and_then(origin),
+                height: confirmed.as_ref().map(|(h, _)| *h),
+                time: confirmed.map(|(_, t)| t),
             });
         }
     }
     Ok(out)
+}
+
+/// The block the chain server confirmed a payout transaction in.
+fn confirmed_block(
+    store: &Store,
+    paid: &[&ExchangeRow],
+    txid: &str,
+) -> Result<Option<(u32, String)>, Error> {
+    for row in paid {
+        if let Some(chain) = store.onchain(&row.id)?.filter(|c| c.txid == txid)
+            && let (Some(height), Some(time)) = (chain.block_height, chain.block_time)
+        {
+            return Ok(Some((height, timestamp::format(&time))));
+        }
+    }
+    Ok(None)
 }
 
 /// Writes the labels as Electrum's own file (Wallet → Labels → Import):

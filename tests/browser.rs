@@ -115,6 +115,9 @@ fn the_dashboard_renders_in_headless_chromium() {
         "Address window",
         "Price paid against average cost",
         "matched",
+        "On the chain",
+        "chain-confirmed",
+        "chain: pocket-dca sandbox",
     ] {
         assert!(
             order.contains(text),

@@ -81,6 +81,28 @@ fn confirmed_with_confirmations(backend: &str, seed: u8) {
     assert_eq!(status["block_height"], height);
     assert!(status["block_time"].as_str().is_some());
 
+    // The CSV and the labels carry the block.
+    let mut cmd = tool(rig.dir.path());
+    cmd.args(["export", "csv"]);
+    let (_, csv, _) = common::run(&mut cmd);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let record = reader.records().next().unwrap().unwrap();
+    let column = |name: &str| &record[header.iter().position(|h| h == name).unwrap()];
+    assert_eq!(column("onchain_status"), "confirmed");
+    assert_eq!(column("block_height"), height.to_string());
+    assert!(!column("block_time").is_empty());
+    let mut cmd = tool(rig.dir.path());
+    cmd.args(["export", "labels"]);
+    let (_, labels, _) = common::run(&mut cmd);
+    let tx: Value = labels
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|l| l["type"] == "tx")
+        .unwrap();
+    assert_eq!(tx["height"], height, "{tx}");
+    assert!(tx["time"].as_str().is_some(), "{tx}");
+
     let mut cmd = tool(rig.dir.path());
     cmd.args(["chain", "status", "--json"]);
     let state = run_json(&mut cmd);
@@ -216,4 +238,46 @@ fn coins_without_webhook(backend: &str, seed: u8) {
     assert_eq!(addresses[9]["status"], "used_elsewhere");
     assert_eq!(addresses[9]["onchain"]["unspent_sat"], 50_000);
     assert!(addresses.len() > 9 + 10, "{}", addresses.len());
+}
+
+#[test]
+fn a_reorganisation_takes_a_confirmation_away_and_the_status_follows() {
+    on_both(reorganised);
+}
+
+fn reorganised(backend: &str, seed: u8) {
+    let rig = ServiceRig::start("chain-client", "chain-secret", 111 + seed, "", |_| {});
+    rig.use_chain(backend, "");
+    let id = paid_out(&rig);
+    rig.sandbox.post("/sandbox/blocks", json!({"count": 1}));
+    scan(&rig);
+    let before = onchain(&rig, &id);
+    assert_eq!(before["status"], "confirmed", "{before}");
+
+    // The block that held the payout is replaced by a longer chain.
+    rig.sandbox
+        .post("/sandbox/chain/reorg", json!({"blocks": 1}));
+    let report = scan(&rig);
+    assert_eq!(report["alerts"], 1, "{report}");
+    let after = onchain(&rig, &id);
+    assert_eq!(after["status"], "unconfirmed", "{after}");
+    assert_eq!(after["confirmations"], 0);
+    let alert = rig
+        .alerts()
+        .into_iter()
+        .find(|a| a["kind"] == "chain_reorganised")
+        .expect("a reorganisation alert");
+    assert_eq!(alert["severity"], "warning");
+
+    // Mined again: confirmed at the new height, the alert closed.
+    rig.sandbox.post("/sandbox/blocks", json!({"count": 1}));
+    scan(&rig);
+    let again = onchain(&rig, &id);
+    assert_eq!(again["status"], "confirmed");
+    assert_ne!(again["block_height"], before["block_height"]);
+    assert!(
+        rig.alerts()
+            .iter()
+            .all(|a| a["kind"] != "chain_reorganised")
+    );
 }

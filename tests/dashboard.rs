@@ -428,7 +428,7 @@ fn the_csv_sums_to_the_totals_shown_and_the_labels_are_bip329() {
         assert!(
             object
                 .keys()
-                .all(|k| ["type", "ref", "label", "origin"].contains(&k.as_str()))
+                .all(|k| ["type", "ref", "label", "origin", "height", "time"].contains(&k.as_str()))
         );
         assert!(!line["label"].as_str().unwrap().is_empty());
     }

@@ -21,7 +21,8 @@ pub enum Command {
 /// Columns: date, order_id, order_label, pair, state, cost, fee, fee_rate,
 /// rate, amount_btc, amount_sat, payout_txid, payout_vout, payout_address,
 /// address_index, payout_amount_sat, network_fee_sat, reconciliation,
-/// exchange_id.
+/// exchange_id, onchain_status, block_height, block_time (the last three
+/// from the chain server when [chain] is configured).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  pocket-dca export csv --order 64decab6 --out dca-2026.csv")]
 pub struct CsvArgs {

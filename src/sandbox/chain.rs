@@ -242,6 +242,17 @@ impl Engine {
         })
     }
 
+    /// A reorganisation of the last `depth` blocks: a longer chain without
+    /// their transactions, which wait in the mempool again. The new tip.
+    pub fn reorganise(&self, depth: u32) -> Result<u32> {
+        let state = self.state();
+        let now = state.now()?;
+        self.commit(state, |s| -> Result<_> {
+            ledger::bootstrap(s, &self.treasury, now)?;
+            ledger::reorganise(s, &self.treasury, depth.max(1), now)
+        })
+    }
+
     /// Someone else pays `value` sat to `address` (in the mempool until the
     /// next block): coins the tool must find without any webhook.
     pub fn pay_outside(&self, address: &str, value: u64) -> Result<String> {

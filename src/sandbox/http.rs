@@ -46,6 +46,7 @@ pub fn router(engine: Shared) -> Router {
         .route("/sandbox/payouts", post(payouts))
         .route("/sandbox/blocks", post(blocks))
         .route("/sandbox/chain/pay", post(pay_outside))
+        .route("/sandbox/chain/reorg", post(reorganise))
         .route("/sandbox/clock", get(clock).post(set_clock))
         .route("/sandbox/prices", get(prices).post(set_prices))
         .route("/sandbox/webhooks", get(webhooks).post(set_faults))
@@ -227,6 +228,18 @@ struct Blocks {
 
 fn one() -> u64 {
     1
+}
+
+/// `{"blocks"}`: the last blocks replaced by a longer, empty chain.
+async fn reorganise(State(engine): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Reorg {
+        blocks: u32,
+    }
+    let request: Reorg = parse_body(&body)?;
+    let height = engine.reorganise(request.blocks)?;
+    Ok(Json(json!({"height": height})).into_response())
 }
 
 /// `{"address", "amount_sat"}`: a payment from outside Pocket.

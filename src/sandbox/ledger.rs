@@ -92,6 +92,36 @@ pub(super) fn mine_block(
     treasury: &Treasury,
     now: DateTime<Utc>,
 ) -> Result<StoredBlock> {
+    mine(state, treasury, now, true)
+}
+
+/// Replaces the last `depth` blocks with `depth + 1` new ones (a longer
+/// chain wins), empty but for their coinbases: what they held goes back to
+/// the mempool. The new tip's height.
+pub(super) fn reorganise(
+    state: &State,
+    treasury: &Treasury,
+    depth: u32,
+    now: DateTime<Utc>,
+) -> Result<u32> {
+    let tip = state
+        .tip()?
+        .ok_or_else(|| ApiError::internal("no blocks"))?;
+    let fork = tip.height.saturating_sub(depth);
+    state.remove_blocks_above(fork)?;
+    let mut height = fork;
+    for _ in 0..=depth {
+        height = mine(state, treasury, now, false)?.height;
+    }
+    Ok(height)
+}
+
+fn mine(
+    state: &State,
+    treasury: &Treasury,
+    now: DateTime<Utc>,
+    with_mempool: bool,
+) -> Result<StoredBlock> {
     let tip = state.tip()?;
     let height = tip.as_ref().map_or(0, |t| t.height + 1);
     let (prev, prev_time) = match &tip {
@@ -102,7 +132,12 @@ pub(super) fn mine_block(
         None => (BlockHash::all_zeros(), 0),
     };
     let mut txdata = vec![coinbase(height, treasury)];
-    for (_, raw) in state.mempool()? {
+    let mempool = if with_mempool {
+        state.mempool()?
+    } else {
+        Vec::new()
+    };
+    for (_, raw) in mempool {
         txdata.push(deserialize_hex::<Transaction>(&raw).map_err(ApiError::internal)?);
     }
     let fees = 0; // the treasury pays the network fee to itself

@@ -106,7 +106,17 @@ fn prepare(dir: &Path) -> Result<(), Error> {
 /// What the demo's overview says about itself.
 const DEMO_NOTE: &str = "This is the demo: a year of purchases was replayed up to last month, against the sandbox. This month's purchase has not come, so a missed-order alert may be open: that is expected here. E-mails went to the outbox folder, not to anyone.";
 
-fn config_text(base_url: &str, secret: &str, webhooks: &str, dashboard: &str) -> String {
+/// Where the demo's parts listen.
+struct Addresses<'a> {
+    base_url: &'a str,
+    webhooks: &'a str,
+    dashboard: &'a str,
+    electrum: &'a str,
+}
+
+fn config_text(a: &Addresses<'_>, secret: &str) -> String {
+    let (base_url, webhooks, dashboard, electrum) =
+        (a.base_url, a.webhooks, a.dashboard, a.electrum);
     format!(
         "# Written by `pocket-dca demo`: the demo's database, sandbox and outbox.\n\
          # Try: pocket-dca --config THIS_FILE exchanges\n\n\
@@ -117,7 +127,8 @@ fn config_text(base_url: &str, secret: &str, webhooks: &str, dashboard: &str) ->
          dashboard_note = \"{DEMO_NOTE}\"\n\n\
          [email]\nfrom = \"pocket-dca demo <demo@localhost>\"\nto = \"you@example.com\"\noutbox_dir = \"outbox\"\n\n\
          [reminders]\ntimezone = \"Europe/Zurich\"\nhour = 9\n\n\
-         [sync]\ninterval_minutes = 30\n"
+         [sync]\ninterval_minutes = 30\n\n\
+         [chain]\nbackend = \"electrum\"\nurl = \"{electrum}\"\n"
     )
 }
 
@@ -149,14 +160,6 @@ pub async fn run(dir: &Path, progress: impl Fn(u32)) -> Result<Demo, Error> {
     let dashboard_addr = address(&dashboard_listener).map_err(step("listening"))?;
     let secret = hex::encode(uuid::Uuid::new_v4().as_bytes());
     let base_url = format!("http://{sandbox_addr}");
-    let config_path = dir.join("pocket-dca.toml");
-    std::fs::write(
-        &config_path,
-        config_text(&base_url, &secret, &webhook_addr, &dashboard_addr),
-    )
-    .map_err(step("writing the config"))?;
-    let config = Config::load(&config_path, &ProcessEnv).map_err(step("reading the config"))?;
-
     // The sandbox posts its webhooks to the service.
     let mut options = Options::new(CLIENT_ID, Network::Testnet);
     options.webhook_url = Some(
@@ -173,6 +176,16 @@ pub async fn run(dir: &Path, progress: impl Fn(u32)) -> Result<Demo, Error> {
     )
     .await
     .map_err(step("starting the sandbox"))?;
+    let config_path = dir.join("pocket-dca.toml");
+    let addresses = Addresses {
+        base_url: &base_url,
+        webhooks: &webhook_addr,
+        dashboard: &dashboard_addr,
+        electrum: &sandbox.electrum_url(),
+    };
+    std::fs::write(&config_path, config_text(&addresses, &secret))
+        .map_err(step("writing the config"))?;
+    let config = Config::load(&config_path, &ProcessEnv).map_err(step("reading the config"))?;
     let service = service::start_on(&config, webhook_listener, dashboard_listener, false)
         .await
         .map_err(step("starting the service"))?;
@@ -191,17 +204,24 @@ pub async fn run(dir: &Path, progress: impl Fn(u32)) -> Result<Demo, Error> {
             return Err(e);
         }
     }
-    // From now on the service runs on the real clock: this month's
-    // reminders, if due, go out now, as after a restart of `serve`.
     let mut demo = demo;
-    let pass = scheduler::ReminderPass::new(&config);
-    pass.run(Utc::now()).await;
-    demo.scheduler = Some(
-        scheduler::start(&config, pass)
-            .await
-            .map_err(step("starting the scheduler"))?,
-    );
+    demo.scheduler = Some(go_live(&config).await?);
     Ok(demo)
+}
+
+/// From now on the service runs on the real clock: this month's reminders,
+/// if due, go out now, as after a restart of `serve`, and the chain
+/// confirms the replayed payouts on the dashboard at once.
+async fn go_live(config: &Config) -> Result<tokio_cron_scheduler::JobScheduler, Error> {
+    let pass = scheduler::ReminderPass::new(config);
+    pass.run(Utc::now()).await;
+    let (chain, db) = (config.chain.clone(), config.database.path.clone());
+    if let Err(e) = crate::chain::check(chain, db, Utc::now()).await {
+        tracing::warn!(error = %e, "demo: chain check failed");
+    }
+    scheduler::start(config, pass)
+        .await
+        .map_err(step("starting the scheduler"))
 }
 
 /// Plays twelve months through the sandbox.

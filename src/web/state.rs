@@ -25,6 +25,19 @@ pub struct DashboardState {
     pub note: Option<String>,
 }
 
+/// The footer's word on the chain server, when one was ever asked.
+fn chain_state(store: &Store) -> Result<Option<String>, WebError> {
+    let server = store.chain_state("server")?;
+    let error = store.chain_state("last_error")?.filter(|e| !e.is_empty());
+    let tip = store.chain_state("tip_height")?;
+    Ok(match (server, error, tip) {
+        (_, Some(error), _) => Some(format!("unreachable ({error})")),
+        (Some(server), None, Some(tip)) => Some(format!("{server}, tip {tip}")),
+        (Some(server), None, None) => Some(server),
+        (None, None, _) => None,
+    })
+}
+
 /// The dashboard's state as the handlers take it.
 pub type Shared = Arc<DashboardState>;
 
@@ -37,6 +50,8 @@ pub struct PageInfo {
     pub version: &'static str,
     pub network: &'static str,
     pub now: String,
+    /// The chain server's state: its name and tip, or its last error.
+    pub chain: Option<String>,
 }
 
 impl DashboardState {
@@ -95,6 +110,7 @@ impl DashboardState {
             version: env!("CARGO_PKG_VERSION"),
             network: network_name(self.network),
             now: self.local(Utc::now()),
+            chain: chain_state(store)?,
         })
     }
 }

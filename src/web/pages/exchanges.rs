@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::views::{ExchangeView, exchange_view, order_names};
+use super::views::{ExchangeView, exchange_view, onchain_by_exchange, order_names};
 use crate::pocket::OrderId;
 use crate::reconcile::State as ExchangeState;
 use crate::store::ExchangeFilter;
@@ -49,6 +49,7 @@ pub async fn exchanges(
         .map(|(k, v)| (k.to_string(), v.clone(), *k == query.order.as_str()))
         .collect();
     orders.sort_by(|a, b| a.1.cmp(&b.1));
+    let onchain = onchain_by_exchange(&store)?;
     let page = ExchangesPage {
         page: state.page("exchanges", &session, &store)?,
         orders,
@@ -60,7 +61,7 @@ pub async fn exchanges(
         exchanges: rows
             .iter()
             .rev()
-            .map(|e| exchange_view(e, &names, state.tz()))
+            .map(|e| exchange_view(e, &names, onchain.get(&e.id), state.tz()))
             .collect(),
     };
     Ok(Html(page.render()?).into_response())

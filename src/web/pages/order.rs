@@ -6,7 +6,9 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::views::{Clip, ExchangeView, average, exchange_view, next_reminder, order_names};
+use super::views::{
+    Clip, ExchangeView, average, exchange_view, next_reminder, onchain_by_exchange, order_names,
+};
 use crate::format::{btc, grouped, local, money, percent};
 use crate::orders::instructions::{self, Instructions};
 use crate::orders::model::StoredOrder;
@@ -82,6 +84,7 @@ struct AddressView {
 #[template(path = "dashboard/order.html")]
 struct OrderPage {
     page: PageInfo,
+    chain_confirmed: Option<String>,
     order: OrderDetail,
     pay: Option<PayView>,
     pay_error: String,
@@ -90,6 +93,36 @@ struct OrderPage {
     chart: String,
     addresses: Vec<AddressView>,
     exchanges: Vec<ExchangeView>,
+}
+
+/// The bitcoin of the order's payouts the chain confirmed, when a chain
+/// server was ever asked.
+fn chain_confirmed(
+    rows: &[crate::store::ExchangeRow],
+    onchain: &std::collections::HashMap<crate::pocket::ExchangeId, crate::store::OnchainRow>,
+) -> Option<String> {
+    let checked: Vec<_> = rows
+        .iter()
+        .filter_map(|e| Some((e.payout.as_ref()?, onchain.get(&e.id)?)))
+        .filter(|(p, o)| o.txid == p.txid)
+        .collect();
+    if checked.is_empty() {
+        return None;
+    }
+    let confirmed: u64 = checked
+        .iter()
+        .filter(|(_, o)| o.status == "confirmed")
+        .filter_map(|(p, _)| p.amount_sat)
+        .sum();
+    Some(format!(
+        "{} BTC confirmed on the chain ({} of {} payouts)",
+        btc(confirmed),
+        checked
+            .iter()
+            .filter(|(_, o)| o.status == "confirmed")
+            .count(),
+        checked.len()
+    ))
 }
 
 fn detail(order: &StoredOrder, store: &Store, state: &DashboardState) -> OrderDetail {
@@ -234,8 +267,10 @@ pub async fn order(
         ),
     };
     let names = order_names(&store)?;
+    let onchain = onchain_by_exchange(&store)?;
     let page = OrderPage {
         page: state.page("order", &session, &store)?,
+        chain_confirmed: chain_confirmed(&rows, &onchain),
         order: detail(&order, &store, &state),
         pay,
         pay_error,
@@ -245,7 +280,7 @@ pub async fn order(
         addresses: address_views(&store, &order.id)?,
         exchanges: rows
             .iter()
-            .map(|e| exchange_view(e, &names, state.tz()))
+            .map(|e| exchange_view(e, &names, onchain.get(&e.id), state.tz()))
             .collect(),
     };
     Ok(Html(page.render()?).into_response())

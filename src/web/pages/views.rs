@@ -12,7 +12,7 @@ use crate::orders::model::StoredOrder;
 use crate::pocket::OrderId;
 use crate::portfolio::OrderStats;
 use crate::reminders::{self, Settings};
-use crate::store::{AlertRow, ExchangeRow, Store};
+use crate::store::{AlertRow, ExchangeRow, OnchainRow, Store};
 
 pub struct AlertView {
     pub id: i64,
@@ -61,10 +61,24 @@ impl Clip {
     }
 }
 
-/// An exchange's payout cell: the output (clipped) and what follows it.
+/// An exchange's payout cell: the output (clipped) and what follows it,
+/// and what the chain says of it.
 pub struct PayoutCell {
     pub output: Option<Clip>,
     pub text: String,
+    /// (status, badge text): `confirmed · 3`, `unseen`, …
+    pub onchain: Option<(String, String)>,
+}
+
+/// The chain's word on a payout, as a badge.
+fn onchain_badge(row: &OnchainRow) -> (String, String) {
+    let text = match row.status.as_str() {
+        "confirmed" | "unconfirmed" if row.confirmations > 0 => {
+            format!("{} · {}", row.status, row.confirmations)
+        }
+        other => other.to_string(),
+    };
+    (format!("chain-{}", row.status), text)
 }
 
 pub struct ExchangeView {
@@ -85,7 +99,12 @@ pub struct ExchangeView {
     pub warnings: Vec<String>,
 }
 
-pub fn exchange_view(e: &ExchangeRow, names: &HashMap<OrderId, String>, tz: Tz) -> ExchangeView {
+pub fn exchange_view(
+    e: &ExchangeRow,
+    names: &HashMap<OrderId, String>,
+    onchain: Option<&OnchainRow>,
+    tz: Tz,
+) -> ExchangeView {
     let currency = e.pair.as_deref().map(currency_of_pair).unwrap_or_default();
     let amount = |d: Option<Decimal>| {
         d.map(|d| format!("{currency} {}", grouped(&money(d))))
@@ -114,6 +133,7 @@ pub fn exchange_view(e: &ExchangeRow, names: &HashMap<OrderId, String>, tz: Tz) 
             .unwrap_or_else(|| "–".into()),
         payout: e.payout.as_ref().map(|p| match p.kind.as_deref() {
             Some(kind) => PayoutCell {
+                onchain: None,
                 output: None,
                 text: format!(
                     "{kind} {}{}",
@@ -124,6 +144,7 @@ pub fn exchange_view(e: &ExchangeRow, names: &HashMap<OrderId, String>, tz: Tz) 
                 ),
             },
             None => PayoutCell {
+                onchain: onchain.filter(|o| o.txid == p.txid).map(onchain_badge),
                 output: Some(Clip::new(&format!("{}:{}", p.txid, p.vout))),
                 text: e
                     .address_index
@@ -135,6 +156,17 @@ pub fn exchange_view(e: &ExchangeRow, names: &HashMap<OrderId, String>, tz: Tz) 
         reconciliation_text: e.reconciliation.replace('_', " "),
         warnings: e.warnings.clone(),
     }
+}
+
+/// Every payout's on-chain status, by exchange.
+pub fn onchain_by_exchange(
+    store: &Store,
+) -> Result<HashMap<crate::pocket::ExchangeId, OnchainRow>, crate::store::Error> {
+    Ok(store
+        .onchain_all()?
+        .into_iter()
+        .map(|o| (o.exchange_id.clone(), o))
+        .collect())
 }
 
 /// Every order's id and short name.

@@ -35,7 +35,7 @@ pub struct Checked {
 /// window. Blocking.
 pub fn check_now(
     config: &ChainConfig,
-    store: &Store,
+    store: &mut Store,
     now: DateTime<Utc>,
 ) -> Result<Checked, Error> {
     let result = Backend::connect(config).and_then(|backend| {
@@ -63,8 +63,8 @@ pub async fn check(config: ChainConfig, db: PathBuf, now: DateTime<Utc>) -> Resu
         return Err(Error::NotConfigured);
     }
     tokio::task::spawn_blocking(move || {
-        let store = Store::open(&db)?;
-        check_now(&config, &store, now)
+        let mut store = Store::open(&db)?;
+        check_now(&config, &mut store, now)
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))?

@@ -33,68 +33,115 @@ struct Target {
     script: ScriptBuf,
 }
 
-/// The order's window and the wallet's gap limit beyond it.
+/// The order's window (as stored: derived once) and the wallet's gap limit
+/// beyond it (derived now).
 fn targets(store: &Store, order: &StoredOrder) -> Result<Vec<Target>, Error> {
+    let mut targets: Vec<Target> = store
+        .addresses(&order.id)?
+        .into_iter()
+        .map(|a| Target {
+            index: a.index,
+            script: a.address.script_pubkey(),
+            address: a.address.to_string(),
+        })
+        .collect();
+    let next = targets.last().map_or(order.start_index, |t| t.index + 1);
     let key = order
         .payout_key()
         .map_err(|e| Error::Server(e.to_string()))?;
     let chain = key
         .chain(&order.chain)
         .map_err(|e| Error::Server(e.to_string()))?;
-    let last = store
-        .highest_index(&order.id)?
-        .unwrap_or(order.start_index)
-        .saturating_add(order.wallet_gap_limit);
-    (order.start_index..=last)
-        .map(|index| {
-            let derived = chain
-                .address(index)
-                .map_err(|e| Error::Server(e.to_string()))?;
-            Ok(Target {
-                index,
-                address: derived.address.to_string(),
-                script: derived.address.script_pubkey(),
-            })
-        })
-        .collect()
+    let beyond = chain
+        .addresses(next, order.wallet_gap_limit)
+        .map_err(|e| Error::Server(e.to_string()))?;
+    for derived in beyond {
+        let derived = derived.map_err(|e| Error::Server(e.to_string()))?;
+        targets.push(Target {
+            index: derived.path.index(),
+            script: derived.address.script_pubkey(),
+            address: derived.address.to_string(),
+        });
+    }
+    Ok(targets)
 }
 
-/// Scans every order whose payouts go to derived addresses.
+/// Scans every order whose payouts go to derived addresses: every
+/// address's history in one batch, the transactions in another, then
+/// what they show stored per order, one transaction each.
 pub fn scan_windows(
     backend: &Backend,
-    store: &Store,
+    store: &mut Store,
     now: DateTime<Utc>,
 ) -> Result<ScanReport, Error> {
     let mut report = ScanReport::default();
-    for order in store.orders()?.into_iter().filter(|o| o.derives()) {
-        scan_order(backend, store, &order, now, &mut report)?;
+    let orders: Vec<StoredOrder> = store
+        .orders()?
+        .into_iter()
+        .filter(|o| o.derives())
+        .collect();
+    let mut all = Vec::new();
+    for order in &orders {
+        all.push(targets(store, order)?);
     }
-    Ok(report)
-}
-
-fn scan_order(
-    backend: &Backend,
-    store: &Store,
-    order: &StoredOrder,
-    now: DateTime<Utc>,
-    report: &mut ScanReport,
-) -> Result<(), Error> {
-    let targets = targets(store, order)?;
-    let scripts: Vec<ScriptBuf> = targets.iter().map(|t| t.script.clone()).collect();
-    let histories = backend.histories(&scripts)?;
-    let wanted: Vec<Txid> = histories
+    let scripts: Vec<ScriptBuf> = all.iter().flatten().map(|t| t.script.clone()).collect();
+    let mut histories = backend.histories(&scripts)?.into_iter();
+    let per_order: Vec<Vec<Vec<Txid>>> = all
         .iter()
+        .map(|targets| histories.by_ref().take(targets.len()).collect())
+        .collect();
+    let wanted: Vec<Txid> = per_order
+        .iter()
+        .flatten()
         .flatten()
         .copied()
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
     let transactions = backend.raw_transactions(&wanted)?;
-    let explained = explained(store, order)?;
+    for ((order, targets), histories) in orders.iter().zip(&all).zip(&per_order) {
+        let explained = explained(store, order)?;
+        let scan = Scan {
+            order,
+            targets,
+            histories,
+            transactions: &transactions,
+            explained: &explained,
+        };
+        store.transaction(|store| record(store, &scan, now, &mut report))?;
+    }
+    Ok(report)
+}
+
+/// What the chain showed of one order's addresses.
+struct Scan<'a> {
+    order: &'a StoredOrder,
+    targets: &'a [Target],
+    histories: &'a [Vec<Txid>],
+    transactions: &'a HashMap<Txid, Transaction>,
+    explained: &'a HashSet<(String, String)>,
+}
+
+/// Stores what the chain shows of an order's addresses and raises (or
+/// closes) the alerts; the window follows the highest used address.
+fn record(
+    store: &Store,
+    scan: &Scan<'_>,
+    now: DateTime<Utc>,
+    report: &mut ScanReport,
+) -> Result<(), Error> {
+    let order = scan.order;
     let mut highest_used = None;
-    for (target, history) in targets.iter().zip(&histories) {
+    for (target, history) in scan.targets.iter().zip(scan.histories) {
         report.addresses += 1;
-        let row = address_row(order, target, history, &transactions, &explained, now);
+        let row = address_row(
+            order,
+            target,
+            history,
+            scan.transactions,
+            scan.explained,
+            now,
+        );
         if row.tx_count > 0 {
             report.used += 1;
             highest_used = Some(target.index);

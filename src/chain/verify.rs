@@ -79,7 +79,7 @@ fn candidates(store: &Store) -> Result<Vec<Candidate>, Error> {
 /// Checks every reported on-chain payout.
 pub fn check_payouts(
     backend: &Backend,
-    store: &Store,
+    store: &mut Store,
     patience: Patience,
     now: DateTime<Utc>,
 ) -> Result<Report, Error> {
@@ -92,22 +92,25 @@ pub fn check_payouts(
     for chunk in all.chunks(CHUNK) {
         let wanted: Vec<_> = chunk.iter().map(|c| (c.txid, c.script.clone())).collect();
         let facts = backend.transactions(&wanted)?;
-        for (candidate, facts) in chunk.iter().zip(facts) {
-            let verdict = rules::judge(
-                &candidate.reported,
-                &seen(facts),
-                tip,
-                patience.min_confirmations,
-            );
-            report.alerts += record(store, candidate, &verdict, patience, now)?;
-            report.checked += 1;
-            match verdict.status {
-                Status::Confirmed => report.confirmed += 1,
-                Status::Unconfirmed => report.unconfirmed += 1,
-                Status::Unseen => report.unseen += 1,
-                Status::Mismatch => report.mismatch += 1,
+        store.transaction(|store| {
+            for (candidate, facts) in chunk.iter().zip(facts) {
+                let verdict = rules::judge(
+                    &candidate.reported,
+                    &seen(facts),
+                    tip,
+                    patience.min_confirmations,
+                );
+                report.alerts += record(store, candidate, &verdict, patience, now)?;
+                report.checked += 1;
+                match verdict.status {
+                    Status::Confirmed => report.confirmed += 1,
+                    Status::Unconfirmed => report.unconfirmed += 1,
+                    Status::Unseen => report.unseen += 1,
+                    Status::Mismatch => report.mismatch += 1,
+                }
             }
-        }
+            Ok::<_, Error>(())
+        })?;
     }
     store.set_chain_state("tip_height", &tip.to_string())?;
     store.set_chain_state("last_check", &crate::pocket::timestamp::format(&now))?;

@@ -32,6 +32,7 @@ use std::sync::Arc;
 pub use bank::PaymentRequest;
 pub use chain::BatchResult;
 pub use dispatch::retry_delay_ms;
+pub use electrum::round_trips as electrum_round_trips;
 pub use engine::{Engine, webhook_body};
 pub use error::ApiError;
 pub use http::router;

@@ -4,11 +4,12 @@
 CREATE TABLE payout_onchain (
     exchange_id      TEXT PRIMARY KEY REFERENCES exchanges (id) ON DELETE CASCADE,
     txid             TEXT NOT NULL,               -- the txid that was checked
-    status           TEXT NOT NULL CHECK (status IN ('confirmed', 'unconfirmed', 'unseen', 'mismatch')),
+    status           TEXT NOT NULL CHECK (status IN ('confirmed', 'unconfirmed', 'unseen', 'mismatch', 'replaced')),
     confirmations    INTEGER NOT NULL DEFAULT 0,
     block_height     INTEGER,
     block_time       TEXT,
-    detail           TEXT,                        -- what is wrong, for a mismatch
+    detail           TEXT,                        -- what is wrong, for a mismatch; the replacement
+    inputs           TEXT NOT NULL DEFAULT '[]',  -- JSON: the outpoints the transaction spent
     first_checked_at TEXT NOT NULL,               -- the first check of this txid
     checked_at       TEXT NOT NULL
 ) STRICT;

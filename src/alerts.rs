@@ -78,10 +78,12 @@ pub enum AlertKind {
     ChainReorganised,
     /// Coins arrived at a window address with no payout reported.
     ChainUnexplained,
+    /// A payout's transaction was replaced by another, not reported.
+    ChainReplaced,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 22] = [
+    pub const ALL: [AlertKind; 23] = [
         AlertKind::Interrupted,
         AlertKind::Refunded,
         AlertKind::RefundAfterSettlement,
@@ -104,6 +106,7 @@ impl AlertKind {
         AlertKind::ChainUnseen,
         AlertKind::ChainReorganised,
         AlertKind::ChainUnexplained,
+        AlertKind::ChainReplaced,
     ];
 
     /// The name stored, shown and used in dedup keys.
@@ -131,6 +134,7 @@ impl AlertKind {
             AlertKind::ChainUnseen => "chain_unseen",
             AlertKind::ChainReorganised => "chain_reorganised",
             AlertKind::ChainUnexplained => "coins_without_webhook",
+            AlertKind::ChainReplaced => "chain_replaced",
         }
     }
 
@@ -165,6 +169,7 @@ impl AlertKind {
                 | AlertKind::ChainUnseen
                 | AlertKind::ChainReorganised
                 | AlertKind::ChainUnexplained
+                | AlertKind::ChainReplaced
         )
     }
 
@@ -219,7 +224,7 @@ mod tests {
         assert_eq!(AlertKind::Interrupted.key("e1"), "interrupted:e1");
         assert_eq!(AlertKind::ForeignAddress.severity(), Severity::Critical);
         assert!(!AlertKind::UnknownOrder.mailed());
-        assert_eq!(AlertKind::mailed_kinds().len(), 16);
+        assert_eq!(AlertKind::mailed_kinds().len(), 17);
         assert_eq!(AlertKind::UnknownEvent.severity(), Severity::Info);
     }
 }

@@ -281,3 +281,81 @@ fn reorganised(backend: &str, seed: u8) {
             .all(|a| a["kind"] != "chain_reorganised")
     );
 }
+
+#[test]
+fn a_replaced_payout_is_named_and_a_reported_replacement_followed() {
+    on_both(replaced);
+}
+
+fn replaced(backend: &str, seed: u8) {
+    let rig = ServiceRig::start("chain-client", "chain-secret", 121 + seed, "", |_| {});
+    rig.use_chain(backend, "");
+    let id = paid_out(&rig);
+    scan(&rig);
+    let first = rig.exchange(&id)["payout"]["txid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(onchain(&rig, &id)["status"], "unconfirmed");
+
+    // A fee bump Pocket does not report: the old transaction is gone.
+    let bumped = rig
+        .sandbox
+        .post("/sandbox/chain/replace", json!({"txid": first}));
+    let second = bumped["txid"].as_str().unwrap().to_string();
+    let report = scan(&rig);
+    assert_eq!(report["replaced"], 1, "{report}");
+    let status = onchain(&rig, &id);
+    assert_eq!(status["status"], "replaced", "{status}");
+    let detail = status["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&second) && detail.contains("which pays"),
+        "{detail}"
+    );
+    assert!(rig.alerts().iter().any(|a| a["kind"] == "chain_replaced"));
+
+    // Bumped again, and this time Pocket reports it: the payout follows.
+    let reported = rig.sandbox.post(
+        "/sandbox/chain/replace",
+        json!({"txid": second, "report": true}),
+    );
+    let third = reported["txid"].as_str().unwrap();
+    rig.sandbox.post("/sandbox/blocks", json!({"count": 1}));
+    rig.settle();
+    assert_eq!(rig.exchange(&id)["payout"]["txid"], third);
+    scan(&rig);
+    assert_eq!(onchain(&rig, &id)["status"], "confirmed");
+}
+
+#[test]
+fn the_sandbox_can_hold_a_payout_back_or_misreport_its_output() {
+    on_both(held_and_misreported);
+}
+
+fn held_and_misreported(backend: &str, seed: u8) {
+    let rig = ServiceRig::start("chain-client", "chain-secret", 131 + seed, "", |_| {});
+    rig.use_chain(backend, "unseen_after_hours = 0\n");
+    rig.sandbox
+        .post("/sandbox/webhooks", json!({"hold_payouts": true}));
+    let held = paid_out(&rig);
+    rig.sandbox.post(
+        "/sandbox/webhooks",
+        json!({"hold_payouts": false, "misreport_payouts": true}),
+    );
+    let order = rig.create_order("chf", ScriptType::P2shP2wpkh, &[]);
+    let misreported = rig.pay(&order, "150", IBAN)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    rig.sandbox.post("/sandbox/payouts", json!({}));
+    rig.sandbox.post("/sandbox/blocks", json!({"count": 1}));
+    rig.settle();
+    let report = scan(&rig);
+    assert_eq!(
+        (report["unseen"].as_u64(), report["mismatch"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    assert_eq!(onchain(&rig, &held)["status"], "unseen");
+    assert_eq!(onchain(&rig, &misreported)["status"], "mismatch");
+}

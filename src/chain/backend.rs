@@ -26,6 +26,8 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 pub struct TxFacts {
     /// (script hex, value) per output.
     pub outputs: Vec<(String, u64)>,
+    /// The outpoints it spends.
+    pub inputs: Vec<bitcoin::OutPoint>,
     /// The block holding it: height and header.
     pub block: Option<(u32, Header)>,
 }
@@ -164,6 +166,44 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// The transaction that spends `outpoint`, if the server knows one.
+    /// Esplora answers directly; over Electrum the spent output's script
+    /// history is searched.
+    pub fn spender(
+        &self,
+        outpoint: bitcoin::OutPoint,
+    ) -> Result<Option<(Txid, Transaction)>, Error> {
+        match self {
+            Backend::Electrum(client) => {
+                let Ok(prev) = client.transaction_get(&outpoint.txid) else {
+                    return Ok(None);
+                };
+                let Some(spent) = prev.output.get(outpoint.vout as usize) else {
+                    return Ok(None);
+                };
+                let history = client
+                    .script_get_history(&spent.script_pubkey)
+                    .map_err(electrum)?;
+                let txids: Vec<Txid> = history.into_iter().map(|h| h.tx_hash).collect();
+                let txs = self.raw_transactions(&txids)?;
+                Ok(txs
+                    .into_iter()
+                    .find(|(_, tx)| tx.input.iter().any(|i| i.previous_output == outpoint)))
+            }
+            Backend::Esplora(client) => {
+                let status = client
+                    .get_output_status(&outpoint.txid, u64::from(outpoint.vout))
+                    .map_err(esplora)?;
+                let Some(txid) = status.and_then(|s| s.txid) else {
+                    return Ok(None);
+                };
+                Ok(client.get_tx(&txid).map_err(esplora)?.map(|tx| (txid, tx)))
+            }
+        }
+    }
+}
+
 /// Scripts (or transactions) per Electrum batch.
 const HISTORY_BATCH: usize = 500;
 
@@ -243,6 +283,7 @@ fn electrum_facts(
         };
         facts.push(Some(TxFacts {
             outputs: outputs_of(&tx),
+            inputs: tx.input.iter().map(|i| i.previous_output).collect(),
             block,
         }));
     }
@@ -300,6 +341,7 @@ fn esplora_facts(
     };
     Ok(Some(TxFacts {
         outputs: outputs_of(&tx),
+        inputs: tx.input.iter().map(|i| i.previous_output).collect(),
         block,
     }))
 }

@@ -16,6 +16,8 @@ pub enum Status {
     Unseen,
     /// The transaction exists but its output is not what Pocket reported.
     Mismatch,
+    /// The transaction is gone and another spends its inputs.
+    Replaced,
 }
 
 impl Status {
@@ -25,6 +27,7 @@ impl Status {
             Status::Unconfirmed => "unconfirmed",
             Status::Unseen => "unseen",
             Status::Mismatch => "mismatch",
+            Status::Replaced => "replaced",
         }
     }
 
@@ -34,6 +37,7 @@ impl Status {
             "unconfirmed" => Status::Unconfirmed,
             "unseen" => Status::Unseen,
             "mismatch" => Status::Mismatch,
+            "replaced" => Status::Replaced,
             _ => return None,
         })
     }
@@ -53,6 +57,9 @@ pub struct Reported {
 pub enum Seen {
     /// The server does not know it.
     Unknown,
+    /// Gone, and `by` spends its inputs; `pays` says whether that one pays
+    /// the reported output's address the reported amount.
+    Replaced { by: String, pays: bool },
     /// Its outputs (script hex, value) and, once in a block, the block.
     Found {
         outputs: Vec<(String, u64)>,
@@ -87,6 +94,17 @@ pub fn judge(reported: &Reported, seen: &Seen, tip: u32, min_confirmations: u32)
                 confirmations: 0,
                 block: None,
                 detail: None,
+            };
+        }
+        Seen::Replaced { by, pays } => {
+            return Verdict {
+                status: Status::Replaced,
+                confirmations: 0,
+                block: None,
+                detail: Some(format!(
+                    "replaced by {by}, which {} the reported address the reported amount",
+                    if *pays { "pays" } else { "does not pay" }
+                )),
             };
         }
         Seen::Found { outputs, block } => (outputs, *block),
@@ -141,6 +159,8 @@ pub enum ChainAlert {
     Unseen,
     /// It lost its confirmations in a reorganisation (warning).
     Reorganised,
+    /// Another transaction replaced it, which Pocket has not reported.
+    Replaced,
 }
 
 /// The alerts for a payout judged `now`, given its previous verdict and
@@ -155,6 +175,7 @@ pub fn alerts(
     let mut out = Vec::new();
     match verdict.status {
         Status::Mismatch => out.push(ChainAlert::Mismatch),
+        Status::Replaced => out.push(ChainAlert::Replaced),
         Status::Unseen if now - first_checked >= unseen_after => out.push(ChainAlert::Unseen),
         _ => {}
     }
@@ -287,6 +308,17 @@ mod tests {
                 "{what}"
             );
         }
+        let replaced = judge(
+            &reported,
+            &Seen::Replaced {
+                by: "ab".repeat(32),
+                pays: true,
+            },
+            100,
+            1,
+        );
+        assert_eq!(replaced.status, Status::Replaced);
+        assert!(replaced.detail.unwrap().contains("which pays"));
     }
 
     #[test]

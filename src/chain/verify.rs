@@ -25,6 +25,7 @@ pub struct Report {
     pub unconfirmed: usize,
     pub unseen: usize,
     pub mismatch: usize,
+    pub replaced: usize,
     pub alerts: usize,
 }
 
@@ -92,21 +93,29 @@ pub fn check_payouts(
     for chunk in all.chunks(CHUNK) {
         let wanted: Vec<_> = chunk.iter().map(|c| (c.txid, c.script.clone())).collect();
         let facts = backend.transactions(&wanted)?;
+        let mut judged = Vec::with_capacity(chunk.len());
+        for (candidate, facts) in chunk.iter().zip(facts) {
+            let inputs: Vec<String> = facts
+                .as_ref()
+                .map(|f| f.inputs.iter().map(|o| o.to_string()).collect())
+                .unwrap_or_default();
+            let seen = match facts {
+                Some(facts) => seen(facts),
+                None => replacement(backend, store, candidate)?,
+            };
+            let verdict = rules::judge(&candidate.reported, &seen, tip, patience.min_confirmations);
+            judged.push((candidate, verdict, inputs));
+        }
         store.transaction(|store| {
-            for (candidate, facts) in chunk.iter().zip(facts) {
-                let verdict = rules::judge(
-                    &candidate.reported,
-                    &seen(facts),
-                    tip,
-                    patience.min_confirmations,
-                );
-                report.alerts += record(store, candidate, &verdict, patience, now)?;
+            for (candidate, verdict, inputs) in &judged {
+                report.alerts += record(store, candidate, verdict, inputs, patience, now)?;
                 report.checked += 1;
                 match verdict.status {
                     Status::Confirmed => report.confirmed += 1,
                     Status::Unconfirmed => report.unconfirmed += 1,
                     Status::Unseen => report.unseen += 1,
                     Status::Mismatch => report.mismatch += 1,
+                    Status::Replaced => report.replaced += 1,
                 }
             }
             Ok::<_, Error>(())
@@ -117,17 +126,44 @@ pub fn check_payouts(
     Ok(report)
 }
 
-fn seen(facts: Option<TxFacts>) -> Seen {
-    match facts {
-        None => Seen::Unknown,
-        Some(facts) => Seen::Found {
-            outputs: facts.outputs,
-            block: facts.block.map(|(height, header)| rules::Block {
-                height,
-                time: DateTime::from_timestamp(i64::from(header.time), 0).unwrap_or_default(),
-            }),
-        },
+fn seen(facts: TxFacts) -> Seen {
+    Seen::Found {
+        outputs: facts.outputs,
+        block: facts.block.map(|(height, header)| rules::Block {
+            height,
+            time: DateTime::from_timestamp(i64::from(header.time), 0).unwrap_or_default(),
+        }),
     }
+}
+
+/// A transaction the server does not know: replaced, when it was seen
+/// before and another now spends what it spent; else unknown.
+fn replacement(backend: &Backend, store: &Store, candidate: &Candidate) -> Result<Seen, Error> {
+    let txid = candidate.txid.to_string();
+    let known = store.onchain(&candidate.row.id)?.filter(|o| o.txid == txid);
+    let Some(input) = known
+        .as_ref()
+        .and_then(|o| o.inputs.first())
+        .and_then(|i| i.parse::<bitcoin::OutPoint>().ok())
+    else {
+        return Ok(Seen::Unknown);
+    };
+    Ok(match backend.spender(input)? {
+        Some((by, tx)) if by != candidate.txid => {
+            let pays = tx.output.iter().any(|o| {
+                o.script_pubkey.to_hex_string() == candidate.reported.script
+                    && candidate
+                        .reported
+                        .amount_sat
+                        .is_none_or(|a| o.value.to_sat() == a)
+            });
+            Seen::Replaced {
+                by: by.to_string(),
+                pays,
+            }
+        }
+        _ => Seen::Unknown,
+    })
 }
 
 /// Stores the verdict and raises (or closes) its alerts; how many were new.
@@ -135,6 +171,7 @@ fn record(
     store: &Store,
     candidate: &Candidate,
     verdict: &Verdict,
+    inputs: &[String],
     patience: Patience,
     now: DateTime<Utc>,
 ) -> Result<usize, Error> {
@@ -168,6 +205,7 @@ fn record(
         block_height: verdict.block.map(|b| b.height),
         block_time: verdict.block.map(|b| b.time),
         detail: verdict.detail.clone(),
+        inputs: inputs.to_vec(),
         first_checked_at: first_checked,
         checked_at: now,
     })?;
@@ -195,6 +233,17 @@ fn notice(row: &ExchangeRow, txid: &str, alert: ChainAlert, verdict: &Verdict) -
             format!(
                 "Exchange {}: Pocket reported the payout {payout}, but your chain server does not know the transaction. It may still be on its way; if it stays away, ask Pocket.",
                 row.id.short()
+            ),
+        ),
+        ChainAlert::Replaced => (
+            AlertKind::ChainReplaced,
+            format!(
+                "Exchange {}: the payout transaction {payout} was replaced on the chain ({}); Pocket has not reported the new one yet. If the new one does not pay you, ask Pocket.",
+                row.id.short(),
+                verdict
+                    .detail
+                    .as_deref()
+                    .unwrap_or("by another transaction")
             ),
         ),
         ChainAlert::Reorganised => (

@@ -81,7 +81,7 @@ async fn scan(ctx: &Context<'_>, args: ScanArgs) -> anyhow::Result<ExitCode> {
     }
     let (report, windows) = (&checked.payouts, &checked.windows);
     println!(
-        "checked {} payouts against {} at height {}: {} confirmed, {} unconfirmed, {} unseen, {} mismatched",
+        "checked {} payouts against {} at height {}: {} confirmed, {} unconfirmed, {} unseen, {} mismatched, {} replaced",
         report.checked,
         checked.server,
         report.tip_height,
@@ -89,6 +89,7 @@ async fn scan(ctx: &Context<'_>, args: ScanArgs) -> anyhow::Result<ExitCode> {
         report.unconfirmed,
         report.unseen,
         report.mismatch,
+        report.replaced,
     );
     println!(
         "scanned {} addresses: {} with history, {} transactions no Pocket report explains",
@@ -115,7 +116,7 @@ struct StatusView {
 
 fn counts(store: &Store) -> anyhow::Result<std::collections::BTreeMap<String, usize>> {
     let mut counts = std::collections::BTreeMap::new();
-    for status in ["confirmed", "unconfirmed", "unseen", "mismatch"] {
+    for status in ["confirmed", "unconfirmed", "unseen", "mismatch", "replaced"] {
         counts.insert(status.to_string(), 0);
     }
     for row in store.onchain_all()? {

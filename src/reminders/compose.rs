@@ -268,6 +268,7 @@ fn alert_headline(alert: &AlertRow) -> String {
         "chain_unseen" => "A payout Pocket reported is not on the blockchain",
         "chain_reorganised" => "A confirmed payout lost its confirmations",
         "coins_without_webhook" => "Coins arrived that no Pocket report explains",
+        "chain_replaced" => "A payout transaction was replaced",
         other => other,
     };
     if alert.severity == "critical" {

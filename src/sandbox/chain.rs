@@ -75,12 +75,18 @@ impl Engine {
         let (txid, outputs) = self.commit(state, |s| -> Result<_> {
             ledger::bootstrap(s, &self.treasury, now)?;
             let txid = self.pay_batch(s, &planned)?;
+            let faults = self.faults_in(s)?;
+            if let (true, Some(txid)) = (faults.hold_payouts, &txid) {
+                // Signed and reported, never broadcast.
+                s.remove_transaction(txid)?;
+            }
             let event = self.payout_event(s)?;
             let mut outputs = Vec::new();
             for (vout, p) in planned.iter().enumerate() {
+                let reported = vout as u32 + u32::from(faults.misreport_payouts);
                 let output = Output {
                     txid: txid.as_deref().unwrap_or_default(),
-                    vout: vout as u32,
+                    vout: reported,
                     address: &p.address,
                     path: p.path.as_deref(),
                 };
@@ -239,6 +245,31 @@ impl Engine {
                 confirmed.push(exchange.id.clone());
             }
             Ok((u64::from(tip), confirmed))
+        })
+    }
+
+    /// A payout transaction still in the mempool replaced by another paying
+    /// the same outputs with a higher fee (RBF). Pocket's exchanges name the
+    /// new txid (a GET shows it); with `report` it also sends them again,
+    /// without it stays silent. The new txid.
+    pub fn replace_payout(&self, txid: &str, report: bool) -> Result<String> {
+        let state = self.state();
+        self.commit(state, |s| -> Result<_> {
+            let new = ledger::replace(s, &self.treasury, txid)?.to_string();
+            let event = self.payout_event(s)?;
+            for mut exchange in s.unconfirmed_payouts()? {
+                let Some(payout) = exchange.payout.as_mut() else {
+                    continue;
+                };
+                if payout.txid.as_deref() == Some(txid) {
+                    payout.txid = Some(new.clone());
+                    s.update_exchange(&exchange, false)?;
+                    if report {
+                        self.enqueue(s, &event, &exchange)?;
+                    }
+                }
+            }
+            Ok(new)
         })
     }
 

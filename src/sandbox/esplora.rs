@@ -30,6 +30,7 @@ pub fn router() -> Router<Shared> {
         .route("/tx/{txid}/hex", get(tx_hex))
         .route("/tx/{txid}/status", get(tx_status))
         .route("/tx/{txid}/merkle-proof", get(merkle_proof))
+        .route("/tx/{txid}/outspend/{vout}", get(outspend))
         .route("/scripthash/{hash}/txs", get(scripthash_txs))
         .route(
             "/scripthash/{hash}/txs/chain/{last}",
@@ -239,6 +240,23 @@ async fn tx_status(
         "block_time": time,
     }))
     .into_response())
+}
+
+/// Whether an output is spent, and by which transaction.
+async fn outspend(
+    State(engine): State<Shared>,
+    Path((txid, vout)): Path<(String, u32)>,
+) -> Result<Response, ApiError> {
+    Ok(match engine.spent_by(&txid, vout)? {
+        None => missing("output"),
+        Some(None) => axum::Json(json!({"spent": false})).into_response(),
+        Some(Some((spender, vin))) => axum::Json(json!({
+            "spent": true,
+            "txid": spender,
+            "vin": vin,
+        }))
+        .into_response(),
+    })
 }
 
 async fn merkle_proof(

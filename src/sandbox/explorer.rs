@@ -132,6 +132,41 @@ impl Engine {
         Ok(items.into_iter().map(|(_, item)| item).collect())
     }
 
+    /// Whether an output exists and, if spent, by which transaction (and
+    /// input index).
+    pub fn spent_by(&self, txid: &str, vout: u32) -> Result<Option<Option<(String, u32)>>> {
+        let state = self.chain_state()?;
+        let Some((raw, _)) = state.transaction_raw(txid)? else {
+            return Ok(None);
+        };
+        let tx: bitcoin::Transaction = bitcoin::consensus::encode::deserialize_hex(&raw)
+            .map_err(super::error::ApiError::internal)?;
+        let Some(output) = tx.output.get(vout as usize) else {
+            return Ok(None);
+        };
+        let scripthash = ledger::scripthash(&output.script_pubkey);
+        let spender = state
+            .outputs_to(&scripthash)?
+            .into_iter()
+            .find(|o| o.txid == txid && o.vout == vout)
+            .and_then(|o| o.spent_by);
+        let Some(spender) = spender else {
+            return Ok(Some(None));
+        };
+        let vin = state
+            .transaction_raw(&spender)?
+            .and_then(|(raw, _)| {
+                bitcoin::consensus::encode::deserialize_hex::<bitcoin::Transaction>(&raw).ok()
+            })
+            .and_then(|t| {
+                t.input.iter().position(|i| {
+                    i.previous_output.txid.to_string() == txid && i.previous_output.vout == vout
+                })
+            })
+            .unwrap_or(0);
+        Ok(Some(Some((spender, vin as u32))))
+    }
+
     /// The unspent confirmed and mempool outputs of `scripthash`.
     pub fn unspent(&self, scripthash: &str) -> Result<Vec<Unspent>> {
         let state = self.chain_state()?;

@@ -47,6 +47,7 @@ pub fn router(engine: Shared) -> Router {
         .route("/sandbox/blocks", post(blocks))
         .route("/sandbox/chain/pay", post(pay_outside))
         .route("/sandbox/chain/reorg", post(reorganise))
+        .route("/sandbox/chain/replace", post(replace_payout))
         .route("/sandbox/clock", get(clock).post(set_clock))
         .route("/sandbox/prices", get(prices).post(set_prices))
         .route("/sandbox/webhooks", get(webhooks).post(set_faults))
@@ -240,6 +241,20 @@ async fn reorganise(State(engine): State<Shared>, body: Bytes) -> Result<Respons
     let request: Reorg = parse_body(&body)?;
     let height = engine.reorganise(request.blocks)?;
     Ok(Json(json!({"height": height})).into_response())
+}
+
+/// `{"txid", "report"}`: a payout transaction replaced (fee bump).
+async fn replace_payout(State(engine): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Replace {
+        txid: String,
+        #[serde(default)]
+        report: bool,
+    }
+    let request: Replace = parse_body(&body)?;
+    let txid = engine.replace_payout(&request.txid, request.report)?;
+    Ok(Json(json!({"txid": txid})).into_response())
 }
 
 /// `{"address", "amount_sat"}`: a payment from outside Pocket.

@@ -335,6 +335,49 @@ pub(super) fn pay(
     Ok(tx.compute_txid())
 }
 
+/// Replaces a mempool transaction of the treasury by one spending the same
+/// inputs to the same outputs, its change 1,000 sat smaller (a higher fee):
+/// what a wallet's fee bump does. The new txid.
+pub(super) fn replace(state: &State, treasury: &Treasury, txid: &str) -> Result<Txid> {
+    let (raw, height) = state
+        .transaction_raw(txid)?
+        .ok_or_else(|| ApiError::bad("unknown_transaction", format!("{txid} (sandbox code)")))?;
+    if height.is_some() {
+        return Err(ApiError::bad(
+            "already_confirmed",
+            format!("{txid} is in a block; only the mempool's can be replaced (sandbox code)"),
+        ));
+    }
+    let mut tx: Transaction = deserialize_hex(&raw).map_err(ApiError::internal)?;
+    let mut spent = Vec::new();
+    for input in &tx.input {
+        let (prev, _) = state
+            .transaction_raw(&input.previous_output.txid.to_string())?
+            .ok_or_else(|| ApiError::internal("an input's transaction vanished"))?;
+        let prev: Transaction = deserialize_hex(&prev).map_err(ApiError::internal)?;
+        let output = prev
+            .output
+            .get(input.previous_output.vout as usize)
+            .ok_or_else(|| ApiError::internal("an input's output vanished"))?;
+        spent.push(output.value.to_sat());
+    }
+    let change = tx
+        .output
+        .last_mut()
+        .ok_or_else(|| ApiError::internal("a payout without outputs"))?;
+    change.value = change
+        .value
+        .checked_sub(Amount::from_sat(1_000))
+        .ok_or_else(|| ApiError::internal("no change to pay a higher fee"))?;
+    for input in &mut tx.input {
+        input.witness = Witness::new();
+    }
+    treasury.sign(&mut tx, &spent)?;
+    state.remove_transaction(txid)?;
+    insert(state, &tx, None)?;
+    Ok(tx.compute_txid())
+}
+
 /// The merkle branch of `txid` in `block` (each hash as a txid is written)
 /// and its position.
 pub(super) fn merkle_branch(block: &StoredBlock, txid: &str) -> Option<(Vec<String>, usize)> {

@@ -119,6 +119,12 @@ pub struct Faults {
     /// How `POST /v1/orders` answers once the order is created, to try a
     /// client's handling of an answer it cannot read.
     pub order_answer: OrderAnswer,
+    /// The next payout batches are reported but never reach the chain
+    /// (the chain server does not know their transaction).
+    pub hold_payouts: bool,
+    /// The next payouts are reported with the output after the one that
+    /// pays them (what Pocket reports and the chain disagree).
+    pub misreport_payouts: bool,
 }
 
 /// The answers `POST /v1/orders` can give after creating the order.

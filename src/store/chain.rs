@@ -35,13 +35,15 @@ pub struct OnchainRow {
     #[serde(with = "crate::pocket::timestamp::option")]
     pub block_time: Option<DateTime<Utc>>,
     pub detail: Option<String>,
+    /// The outpoints (`txid:vout`) the transaction spent, once seen.
+    pub inputs: Vec<String>,
     #[serde(with = "crate::pocket::timestamp")]
     pub first_checked_at: DateTime<Utc>,
     #[serde(with = "crate::pocket::timestamp")]
     pub checked_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "exchange_id, txid, status, confirmations, block_height, block_time, detail, first_checked_at, checked_at";
+const COLUMNS: &str = "exchange_id, txid, status, confirmations, block_height, block_time, detail, first_checked_at, checked_at, inputs";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OnchainRow> {
     Ok(OnchainRow {
@@ -54,6 +56,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OnchainRow> {
         detail: r.get(6)?,
         first_checked_at: time(r, 7)?,
         checked_at: time(r, 8)?,
+        inputs: serde_json::from_str(&r.get::<_, String>(9)?).unwrap_or_default(),
     })
 }
 
@@ -82,7 +85,7 @@ impl Store {
     pub fn set_onchain(&self, row: &OnchainRow) -> Result<(), Error> {
         self.conn.execute(
             &format!(
-                "INSERT INTO payout_onchain ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                "INSERT INTO payout_onchain ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT (exchange_id) DO UPDATE SET
                    first_checked_at = CASE WHEN payout_onchain.txid = excluded.txid
                                            THEN payout_onchain.first_checked_at
@@ -90,7 +93,9 @@ impl Store {
                    txid = excluded.txid, status = excluded.status,
                    confirmations = excluded.confirmations, block_height = excluded.block_height,
                    block_time = excluded.block_time, detail = excluded.detail,
-                   checked_at = excluded.checked_at"
+                   checked_at = excluded.checked_at,
+                   inputs = CASE WHEN excluded.inputs = '[]' AND payout_onchain.txid = excluded.txid
+                                 THEN payout_onchain.inputs ELSE excluded.inputs END"
             ),
             params![
                 row.exchange_id,
@@ -102,6 +107,7 @@ impl Store {
                 row.detail,
                 time_text(&row.first_checked_at),
                 time_text(&row.checked_at),
+                serde_json::to_string(&row.inputs).map_err(Error::Encode)?,
             ],
         )?;
         Ok(())

@@ -70,11 +70,18 @@ fn main() {
         interval_minutes: 10,
     };
     let backend = Backend::connect(&config).unwrap();
-    let (scan, scan_trips) = measure(|| {
-        let report = chain::scan_windows(&backend, &mut store, Utc::now()).unwrap();
-        assert_eq!(report.addresses as u32, ORDERS * (WINDOW + WALLET_GAP));
-        assert_eq!(report.used as u32, ORDERS * USED);
-    });
+    let mut scan_with = |full: bool| {
+        let options = chain::ScanOptions { full, order: None };
+        measure(|| {
+            let report =
+                chain::scan_windows(&backend, &mut store, Utc::now(), &options, &mut |_, _| {})
+                    .unwrap();
+            assert_eq!(report.addresses as u32, ORDERS * (WINDOW + WALLET_GAP));
+            assert_eq!(report.used as u32, ORDERS * USED);
+        })
+    };
+    let (scan, scan_trips) = scan_with(true);
+    let (again, again_trips) = scan_with(false);
     let client = electrum_client::Client::new(&running.electrum_url()).unwrap();
     let (floor, floor_trips) = measure(|| {
         let histories = client
@@ -83,11 +90,16 @@ fn main() {
         assert_eq!(histories.len(), scripts.len());
     });
     println!(
-        "scan of {} orders × {} addresses: {:.1} ms, {} requests",
+        "full scan of {} orders × {} addresses: {:.1} ms, {} requests",
         ORDERS,
         WINDOW + WALLET_GAP,
         ms(scan),
         scan_trips
+    );
+    println!(
+        "a scan again, nothing changed: {:.1} ms, {} requests",
+        ms(again),
+        again_trips
     );
     println!(
         "floor, one batched get_history of the same {} scripthashes: {:.1} ms, {} requests",
@@ -95,7 +107,11 @@ fn main() {
         ms(floor),
         floor_trips
     );
-    println!("scan / floor: {:.2}×", ms(scan) / ms(floor));
+    println!(
+        "scan / floor: {:.2}× (full), {:.2}× (again)",
+        ms(scan) / ms(floor),
+        ms(again) / ms(floor)
+    );
     runtime.block_on(running.stop());
 }
 

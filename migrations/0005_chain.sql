@@ -30,6 +30,7 @@ CREATE TABLE address_onchain (
     received_sat INTEGER NOT NULL,
     unspent_sat  INTEGER NOT NULL,
     unexplained  TEXT NOT NULL DEFAULT '[]',     -- JSON: txids no payout explains
+    status       TEXT,                           -- Electrum's status hash of its history
     checked_at   TEXT NOT NULL
 ) STRICT;
 CREATE INDEX address_onchain_by_order ON address_onchain (order_id, idx);

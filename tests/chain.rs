@@ -232,9 +232,13 @@ fn coins_without_webhook(backend: &str, seed: u8) {
         json!({"address": far, "amount_sat": 50_000}),
     );
     rig.sandbox.post("/sandbox/blocks", json!({"count": 1}));
-    let found = scan_all(&rig);
+    let mut cmd = tool(rig.dir.path());
+    cmd.args(["chain", "scan", "--json", "--full", "--order"])
+        .arg(&order["id"].as_str().unwrap()[..8]);
+    let found = run_json(&mut cmd);
     assert_eq!(found["windows"]["unexplained"], 1, "{found}");
     let addresses = rig.addresses(&order);
+    assert_eq!(found["payouts"]["checked"], 1, "{found}");
     assert_eq!(addresses[9]["status"], "used_elsewhere");
     assert_eq!(addresses[9]["onchain"]["unspent_sat"], 50_000);
     assert!(addresses.len() > 9 + 10, "{}", addresses.len());

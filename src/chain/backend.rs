@@ -120,20 +120,21 @@ impl Backend {
 }
 
 impl Backend {
-    /// The txids of each script's history (paying it or spending from it):
-    /// one batch for Electrum, a request per script (and page) for Esplora.
-    pub fn histories(&self, scripts: &[ScriptBuf]) -> Result<Vec<Vec<Txid>>, Error> {
+    /// Each script's history (paying it or spending from it), as txid and
+    /// height (0 in the mempool): one batch for Electrum, a request per
+    /// script (and page) for Esplora.
+    pub fn histories(&self, scripts: &[ScriptBuf]) -> Result<Vec<Vec<(Txid, i64)>>, Error> {
         match self {
             Backend::Electrum(client) => {
                 let mut out = Vec::with_capacity(scripts.len());
                 for chunk in scripts.chunks(HISTORY_BATCH) {
                     let refs: Vec<&bitcoin::Script> = chunk.iter().map(|s| s.as_script()).collect();
                     let histories = client.batch_script_get_history(refs).map_err(electrum)?;
-                    out.extend(
-                        histories
-                            .into_iter()
-                            .map(|h| h.into_iter().map(|item| item.tx_hash).collect()),
-                    );
+                    out.extend(histories.into_iter().map(|h| {
+                        h.into_iter()
+                            .map(|item| (item.tx_hash, i64::from(item.height)))
+                            .collect()
+                    }));
                 }
                 Ok(out)
             }
@@ -212,8 +213,8 @@ const HISTORY_BATCH: usize = 500;
 fn esplora_history(
     client: &esplora_client::BlockingClient,
     script: &ScriptBuf,
-) -> Result<Vec<Txid>, Error> {
-    let mut txids = Vec::new();
+) -> Result<Vec<(Txid, i64)>, Error> {
+    let mut txids: Vec<(Txid, i64)> = Vec::new();
     let mut after = None;
     loop {
         let page = client.get_scripthash_txs(script, after).map_err(esplora)?;
@@ -222,12 +223,12 @@ fn esplora_history(
             .filter(|tx| tx.status.confirmed)
             .map(|tx| tx.txid)
             .collect();
-        txids.extend(
-            page.iter()
-                .map(|tx| tx.txid)
-                .filter(|t| !txids.contains(t))
-                .collect::<Vec<_>>(),
-        );
+        let new: Vec<(Txid, i64)> = page
+            .iter()
+            .filter(|tx| !txids.iter().any(|(t, _)| *t == tx.txid))
+            .map(|tx| (tx.txid, tx.status.block_height.map_or(0, i64::from)))
+            .collect();
+        txids.extend(new);
         match confirmed.last() {
             Some(last) if confirmed.len() >= 25 => after = Some(*last),
             _ => return Ok(txids),

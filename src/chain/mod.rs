@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 pub use backend::{Backend, TxFacts};
 pub use error::Error;
 pub use rules::Status;
-pub use scan::{ScanReport, scan_windows};
+pub use scan::{ScanOptions, ScanReport, scan_windows};
 pub use verify::{Patience, Report, check_payouts};
 
 use crate::config::{ChainBackend, ChainConfig};
@@ -31,18 +31,24 @@ pub struct Checked {
     pub windows: ScanReport,
 }
 
+/// Follows a scan: (orders done, orders).
+pub type Progress = Box<dyn FnMut(usize, usize) + Send>;
+
 /// Connects to the configured server, checks every payout and scans every
-/// window. Blocking.
+/// window (of one order, with `options.order`). Blocking.
 pub fn check_now(
     config: &ChainConfig,
     store: &mut Store,
     now: DateTime<Utc>,
+    options: &ScanOptions,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Checked, Error> {
     let result = Backend::connect(config).and_then(|backend| {
         let server = backend.server()?;
         store.set_chain_state("server", &server)?;
-        let payouts = check_payouts(&backend, store, Patience::of(config), now)?;
-        let windows = scan_windows(&backend, store, now)?;
+        let patience = Patience::of(config);
+        let payouts = check_payouts(&backend, store, patience, options.order.as_ref(), now)?;
+        let windows = scan_windows(&backend, store, now, options, progress)?;
         Ok(Checked {
             server,
             payouts,
@@ -56,15 +62,26 @@ pub fn check_now(
     result
 }
 
-/// `check_now` on a blocking thread with its own connection to the
-/// database at `db`, for async callers (`serve`, the CLI).
+/// `check_now` of everything, on a blocking thread with its own
+/// connection to the database at `db`, for async callers (`serve`).
 pub async fn check(config: ChainConfig, db: PathBuf, now: DateTime<Utc>) -> Result<Checked, Error> {
+    check_with(config, db, now, ScanOptions::default(), Box::new(|_, _| {})).await
+}
+
+/// `check_now` with options and progress, on a blocking thread.
+pub async fn check_with(
+    config: ChainConfig,
+    db: PathBuf,
+    now: DateTime<Utc>,
+    options: ScanOptions,
+    mut progress: Progress,
+) -> Result<Checked, Error> {
     if config.backend == ChainBackend::None {
         return Err(Error::NotConfigured);
     }
     tokio::task::spawn_blocking(move || {
         let mut store = Store::open(&db)?;
-        check_now(&config, &mut store, now)
+        check_now(&config, &mut store, now, &options, &mut *progress)
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))?

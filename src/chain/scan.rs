@@ -66,19 +66,48 @@ fn targets(store: &Store, order: &StoredOrder) -> Result<Vec<Target>, Error> {
     Ok(targets)
 }
 
+/// What to scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Fetch and store every used address again, not only those whose
+    /// history changed since the last scan.
+    pub full: bool,
+    /// Only this order's window.
+    pub order: Option<crate::pocket::OrderId>,
+}
+
+/// Electrum's status of a history: the SHA-256 of `txid:height:` for each
+/// transaction, hex; `None` for an address without history. Computed from
+/// the history fetched, so that an address whose history did not change
+/// costs nothing more.
+fn status_of(history: &[(Txid, i64)]) -> Option<String> {
+    use bitcoin::hashes::{Hash, sha256};
+    if history.is_empty() {
+        return None;
+    }
+    let joined: String = history.iter().map(|(t, h)| format!("{t}:{h}:")).collect();
+    Some(hex::encode(
+        sha256::Hash::hash(joined.as_bytes()).to_byte_array(),
+    ))
+}
+
 /// Scans every order whose payouts go to derived addresses: every
-/// address's history in one batch, the transactions in another, then
-/// what they show stored per order, one transaction each.
+/// address's history in one batch, the transactions of the histories that
+/// changed in another, then what they show stored per order, one
+/// transaction each. `progress(done, orders)` follows the orders.
 pub fn scan_windows(
     backend: &Backend,
     store: &mut Store,
     now: DateTime<Utc>,
+    options: &ScanOptions,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ScanReport, Error> {
     let mut report = ScanReport::default();
     let orders: Vec<StoredOrder> = store
         .orders()?
         .into_iter()
         .filter(|o| o.derives())
+        .filter(|o| options.order.as_ref().is_none_or(|id| *id == o.id))
         .collect();
     let mut all = Vec::new();
     for order in &orders {
@@ -86,29 +115,50 @@ pub fn scan_windows(
     }
     let scripts: Vec<ScriptBuf> = all.iter().flatten().map(|t| t.script.clone()).collect();
     let mut histories = backend.histories(&scripts)?.into_iter();
-    let per_order: Vec<Vec<Vec<Txid>>> = all
+    let per_order: Vec<Vec<Vec<(Txid, i64)>>> = all
         .iter()
         .map(|targets| histories.by_ref().take(targets.len()).collect())
         .collect();
-    let wanted: Vec<Txid> = per_order
-        .iter()
-        .flatten()
-        .flatten()
-        .copied()
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let transactions = backend.raw_transactions(&wanted)?;
-    for ((order, targets), histories) in orders.iter().zip(&all).zip(&per_order) {
+    let mut known: HashMap<String, AddressOnchain> = HashMap::new();
+    for order in &orders {
+        for row in store.addresses_onchain(&order.id)? {
+            known.insert(row.address.clone(), row);
+        }
+    }
+    let changed = |target: &Target, history: &[(Txid, i64)]| {
+        options.full
+            || known
+                .get(&target.address)
+                .is_none_or(|row| row.status != status_of(history))
+    };
+    let mut wanted: HashSet<Txid> = HashSet::new();
+    for (targets, histories) in all.iter().zip(&per_order) {
+        for (target, history) in targets.iter().zip(histories) {
+            if changed(target, history) {
+                wanted.extend(history.iter().map(|(t, _)| *t));
+            }
+        }
+    }
+    let transactions = backend.raw_transactions(&wanted.into_iter().collect::<Vec<_>>())?;
+    for (done, ((order, targets), histories)) in orders.iter().zip(&all).zip(&per_order).enumerate()
+    {
         let explained = explained(store, order)?;
+        let fresh: Vec<bool> = targets
+            .iter()
+            .zip(histories)
+            .map(|(t, h)| changed(t, h))
+            .collect();
         let scan = Scan {
             order,
             targets,
             histories,
+            fresh: &fresh,
+            known: &known,
             transactions: &transactions,
             explained: &explained,
         };
         store.transaction(|store| record(store, &scan, now, &mut report))?;
+        progress(done + 1, orders.len());
     }
     Ok(report)
 }
@@ -117,7 +167,11 @@ pub fn scan_windows(
 struct Scan<'a> {
     order: &'a StoredOrder,
     targets: &'a [Target],
-    histories: &'a [Vec<Txid>],
+    histories: &'a [Vec<(Txid, i64)>],
+    /// Per address: whether its history changed since the last scan.
+    fresh: &'a [bool],
+    /// What the last scan stored, by address.
+    known: &'a HashMap<String, AddressOnchain>,
     transactions: &'a HashMap<Txid, Transaction>,
     explained: &'a HashSet<(String, String)>,
 }
@@ -132,26 +186,36 @@ fn record(
 ) -> Result<(), Error> {
     let order = scan.order;
     let mut highest_used = None;
-    for (target, history) in scan.targets.iter().zip(scan.histories) {
+    for ((target, history), fresh) in scan.targets.iter().zip(scan.histories).zip(scan.fresh) {
         report.addresses += 1;
-        let row = address_row(
+        if !history.is_empty() {
+            report.used += 1;
+            highest_used = Some(target.index);
+        }
+        if !fresh {
+            // The same history: only a report that arrived since may now
+            // explain what was unexplained.
+            if let Some(row) = scan.known.get(&target.address) {
+                report.unexplained += explain_again(store, row, scan.explained, now)?;
+            }
+            continue;
+        }
+        let txids: Vec<Txid> = history.iter().map(|(t, _)| *t).collect();
+        let mut row = address_row(
             order,
             target,
-            history,
+            &txids,
             scan.transactions,
             scan.explained,
             now,
         );
-        if row.tx_count > 0 {
-            report.used += 1;
-            highest_used = Some(target.index);
-        }
+        row.status = status_of(history);
         for txid in &row.unexplained {
             report.unexplained += 1;
             let alert = coins_without_webhook(order, target, txid, &row);
             report.alerts += usize::from(store.raise_alert(&alert, now)?.is_some());
         }
-        for txid in history.iter().map(Txid::to_string) {
+        for txid in txids.iter().map(Txid::to_string) {
             if !row.unexplained.contains(&txid) {
                 let key = AlertKind::ChainUnexplained.key(&format!("{}:{txid}", target.address));
                 store.resolve_alert(&key, now)?;
@@ -166,6 +230,36 @@ fn record(
             .map_err(|e| Error::Server(e.to_string()))?;
     }
     Ok(())
+}
+
+/// An unchanged address whose unexplained transactions a payout may now
+/// explain: their alerts close and the row says so. How many remain
+/// unexplained.
+fn explain_again(
+    store: &Store,
+    row: &AddressOnchain,
+    explained: &HashSet<(String, String)>,
+    now: DateTime<Utc>,
+) -> Result<usize, Error> {
+    let (now_explained, still): (Vec<String>, Vec<String>) = row
+        .unexplained
+        .iter()
+        .cloned()
+        .partition(|t| explained.contains(&(row.address.clone(), t.clone())));
+    let remaining = still.len();
+    if now_explained.is_empty() {
+        return Ok(remaining);
+    }
+    for txid in &now_explained {
+        let key = AlertKind::ChainUnexplained.key(&format!("{}:{txid}", row.address));
+        store.resolve_alert(&key, now)?;
+    }
+    store.set_address_onchain(&AddressOnchain {
+        unexplained: still,
+        checked_at: now,
+        ..row.clone()
+    })?;
+    Ok(remaining)
 }
 
 /// The (address, txid) pairs the payouts Pocket reported explain.
@@ -226,6 +320,7 @@ fn address_row(
         received_sat: received,
         unspent_sat: unspent,
         unexplained,
+        status: None,
         checked_at: now,
     }
 }

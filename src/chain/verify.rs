@@ -82,6 +82,7 @@ pub fn check_payouts(
     backend: &Backend,
     store: &mut Store,
     patience: Patience,
+    order: Option<&crate::pocket::OrderId>,
     now: DateTime<Utc>,
 ) -> Result<Report, Error> {
     let (tip, _) = backend.tip()?;
@@ -89,7 +90,10 @@ pub fn check_payouts(
         tip_height: tip,
         ..Report::default()
     };
-    let all = candidates(store)?;
+    let all: Vec<Candidate> = candidates(store)?
+        .into_iter()
+        .filter(|c| order.is_none_or(|id| c.row.order_id.as_ref() == Some(id)))
+        .collect();
     for chunk in all.chunks(CHUNK) {
         let wanted: Vec<_> = chunk.iter().map(|c| (c.txid, c.script.clone())).collect();
         let facts = backend.transactions(&wanted)?;

@@ -38,8 +38,18 @@ pub struct StatusArgs {
 /// coins that came without a webhook are found and alerted. `serve` does
 /// this every [chain] interval_minutes.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  pocket-dca chain scan")]
+#[command(
+    after_help = "Examples:\n  pocket-dca chain scan\n  pocket-dca chain scan --order 64decab6 --full --json"
+)]
 pub struct ScanArgs {
+    /// Only this order's payouts and window (a unique prefix of its id is enough)
+    #[arg(long)]
+    order: Option<String>,
+
+    /// Fetch and store every used address again, not only those whose history changed
+    #[arg(long)]
+    full: bool,
+
     /// Print JSON: {"server", "payouts": {"tip_height", "checked", "confirmed", "unconfirmed", "unseen", "mismatch", "alerts"}, "windows": {"addresses", "used", "unexplained", "alerts"}}
     #[arg(long)]
     json: bool,
@@ -50,6 +60,19 @@ pub(super) async fn run(ctx: &Context<'_>, command: Command) -> anyhow::Result<E
         Command::Status(args) => status(ctx, args).await,
         Command::Scan(args) => scan(ctx, args).await,
     }
+}
+
+/// A bar over the orders scanned, on a terminal only (and never with
+/// `--json`).
+fn progress_bar(json: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal as _;
+    if json || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("scanning {bar:24} {pos}/{len} orders")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    )
 }
 
 fn require_backend(config: &Config) -> anyhow::Result<()> {
@@ -68,13 +91,31 @@ fn require_backend(config: &Config) -> anyhow::Result<()> {
 async fn scan(ctx: &Context<'_>, args: ScanArgs) -> anyhow::Result<ExitCode> {
     let (config, store) = ctx.store()?;
     require_backend(&config)?;
+    let options = chain::ScanOptions {
+        full: args.full,
+        order: args
+            .order
+            .as_deref()
+            .map(|o| store.resolve_order_id(o))
+            .transpose()?,
+    };
     drop(store);
-    let checked = chain::check(
+    let bar = progress_bar(args.json);
+    let follow = bar.clone();
+    let progress: chain::Progress = Box::new(move |done, orders| {
+        follow.set_length(orders as u64);
+        follow.set_position(done as u64);
+    });
+    let checked = chain::check_with(
         config.chain.clone(),
         config.database.path.clone(),
         Utc::now(),
+        options,
+        progress,
     )
-    .await?;
+    .await;
+    bar.finish_and_clear();
+    let checked = checked?;
     if args.json {
         print_json(&checked)?;
         return Ok(ExitCode::SUCCESS);

@@ -20,6 +20,8 @@ pub struct AddressOnchain {
     pub unspent_sat: u64,
     /// Transactions paying it that no payout Pocket reported explains.
     pub unexplained: Vec<String>,
+    /// Electrum's status hash of its history: unchanged, nothing to fetch.
+    pub status: Option<String>,
     #[serde(with = "crate::pocket::timestamp")]
     pub checked_at: DateTime<Utc>,
 }
@@ -116,11 +118,12 @@ impl Store {
     /// Stores what the chain shows of an address of an order's window.
     pub fn set_address_onchain(&self, row: &AddressOnchain) -> Result<(), Error> {
         self.conn.execute(
-            "INSERT INTO address_onchain (address, order_id, idx, tx_count, received_sat, unspent_sat, unexplained, checked_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO address_onchain (address, order_id, idx, tx_count, received_sat, unspent_sat, unexplained, checked_at, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (address) DO UPDATE SET tx_count = excluded.tx_count,
                received_sat = excluded.received_sat, unspent_sat = excluded.unspent_sat,
-               unexplained = excluded.unexplained, checked_at = excluded.checked_at",
+               unexplained = excluded.unexplained, checked_at = excluded.checked_at,
+               status = excluded.status",
             params![
                 row.address,
                 row.order_id,
@@ -130,6 +133,7 @@ impl Store {
                 row.unspent_sat as i64,
                 serde_json::to_string(&row.unexplained).map_err(Error::Encode)?,
                 time_text(&row.checked_at),
+                row.status,
             ],
         )?;
         Ok(())
@@ -138,7 +142,7 @@ impl Store {
     /// What the chain showed of an order's addresses, by index.
     pub fn addresses_onchain(&self, order_id: &OrderId) -> Result<Vec<AddressOnchain>, Error> {
         let mut stmt = self.conn.prepare(
-            "SELECT address, order_id, idx, tx_count, received_sat, unspent_sat, unexplained, checked_at
+            "SELECT address, order_id, idx, tx_count, received_sat, unspent_sat, unexplained, checked_at, status
              FROM address_onchain WHERE order_id = ?1 ORDER BY idx",
         )?;
         let rows = stmt.query_map([order_id], |r| {
@@ -152,6 +156,7 @@ impl Store {
                 unspent_sat: r.get::<_, i64>(5)? as u64,
                 unexplained: serde_json::from_str(&unexplained).unwrap_or_default(),
                 checked_at: time(r, 7)?,
+                status: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

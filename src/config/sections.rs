@@ -124,6 +124,32 @@ impl ChainConfig {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_someone_elses_server_is_public() {
+        let cases = [
+            ("127.0.0.1", true),
+            ("localhost", true),
+            ("192.168.1.20", true),
+            ("10.0.0.5", true),
+            ("172.16.3.4", true),
+            ("[::1]", true),
+            ("fd12::1", true),
+            ("umbrel.local", true),
+            ("abcdefghijklmnop.onion", true),
+            ("electrum.blockstream.info", false),
+            ("8.8.8.8", false),
+            ("mempool.space", false),
+        ];
+        for (host, private) in cases {
+            assert_eq!(is_private_host(host), private, "{host}");
+        }
+    }
+}
+
 /// Loopback, private ranges, link-local, `.local` and `.onion` hosts.
 pub fn is_private_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');

@@ -102,7 +102,8 @@ fn dashboard_state(config: &Config, db: &std::path::Path) -> Result<DashboardSta
         config.bitcoin.network,
     )
     .with_default_recipients(recipients)
-    .with_note(config.server.dashboard_note.clone()))
+    .with_note(config.server.dashboard_note.clone())
+    .with_public_chain(config.chain.is_public()))
 }
 
 /// Starts on listeners bound by the caller; without `scheduler`, nothing

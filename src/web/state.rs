@@ -23,6 +23,8 @@ pub struct DashboardState {
     pub default_recipients: Vec<String>,
     /// `[server] dashboard_note`, shown on the overview.
     pub note: Option<String>,
+    /// `[chain] url` is someone else's server.
+    pub chain_public: bool,
 }
 
 /// The footer's word on the chain server, when one was ever asked.
@@ -63,7 +65,14 @@ impl DashboardState {
             network,
             default_recipients: Vec::new(),
             note: None,
+            chain_public: false,
         }
+    }
+
+    /// Says on every page when the chain server is a public one.
+    pub fn with_public_chain(mut self, public: bool) -> DashboardState {
+        self.chain_public = public;
+        self
     }
 
     /// A note for the top of the overview.
@@ -110,7 +119,13 @@ impl DashboardState {
             version: env!("CARGO_PKG_VERSION"),
             network: network_name(self.network),
             now: self.local(Utc::now()),
-            chain: chain_state(store)?,
+            chain: chain_state(store)?.map(|state| {
+                if self.chain_public {
+                    format!("{state} — a public server: it learns every address of your wallets")
+                } else {
+                    state
+                }
+            }),
         })
     }
 }

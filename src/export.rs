@@ -95,7 +95,7 @@ pub fn csv(store: &Store, order_id: Option<&OrderId>, out: impl Write) -> Result
         let chain = onchain
             .get(row.id.as_str())
             .filter(|c| payout.is_some_and(|p| p.txid == c.txid));
-        writer.write_record([
+        let record = [
             timestamp::format(&row.executed_on.unwrap_or(row.first_seen_at)),
             order.to_string(),
             labels.get(&order).cloned().unwrap_or_default(),
@@ -123,10 +123,27 @@ pub fn csv(store: &Store, order_id: Option<&OrderId>, out: impl Write) -> Result
                 .and_then(|c| c.block_time.as_ref())
                 .map(timestamp::format)
                 .unwrap_or_default(),
-        ])?;
+        ];
+        writer.write_record(
+            record
+                .iter()
+                .map(|cell| spreadsheet_safe(cell).into_owned()),
+        )?;
     }
     writer.flush()?;
     Ok(rows.len())
+}
+
+/// A cell a spreadsheet would run as a formula (it starts with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return, OWASP's list) gets a leading `'`;
+/// numbers stay numbers.
+fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula && cell.parse::<Decimal>().is_err() {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
 }
 
 /// One BIP-329 record.
@@ -291,4 +308,27 @@ pub fn write_labels(labels: &[Label], mut out: impl Write) -> Result<(), Error> 
     }
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_run_is_quoted() {
+        let cases = [
+            ("=1+2", "'=1+2"),
+            ("+41 44 000", "'+41 44 000"),
+            ("-cmd|' /C calc'!A0", "'-cmd|' /C calc'!A0"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("-12.50", "-12.50"),
+            ("100.00", "100.00"),
+            ("bc1qxyz", "bc1qxyz"),
+            ("", ""),
+        ];
+        for (cell, expected) in cases {
+            assert_eq!(spreadsheet_safe(cell), expected, "{cell}");
+        }
+    }
 }

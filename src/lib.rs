@@ -29,6 +29,7 @@ pub mod reminders;
 // Foundations: leaves the domain builds on.
 pub mod alerts;
 pub mod config;
+pub mod files;
 pub mod format;
 pub mod mail;
 pub mod payment;

@@ -43,7 +43,10 @@ async fn call(
 }
 
 fn get(path: &str) -> Request<Body> {
-    Request::get(path).body(Body::empty()).unwrap()
+    Request::get(path)
+        .header("host", "127.0.0.1")
+        .body(Body::empty())
+        .unwrap()
 }
 
 #[tokio::test]
@@ -92,9 +95,27 @@ async fn an_unknown_path_and_a_csv_of_an_unknown_order_are_404() {
 }
 
 #[tokio::test]
+async fn another_host_name_is_refused_before_any_page() {
+    // DNS rebinding: a page on attacker.test resolves its name to 127.0.0.1.
+    let dir = tempfile::tempdir().unwrap();
+    for host in ["attacker.test", "attacker.test:8471", ""] {
+        let request = Request::get("/")
+            .header("host", host)
+            .body(Body::empty())
+            .unwrap();
+        let (status, body, headers) = call(dashboard(&dir), request).await;
+        assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{host}");
+        assert!(body.contains("server.dashboard_hosts"), "{body}");
+        assert!(!headers.contains_key("set-cookie"), "no session for {host}");
+        assert_eq!(headers["x-frame-options"], "DENY");
+    }
+}
+
+#[tokio::test]
 async fn acknowledging_without_the_csrf_token_is_forbidden() {
     let dir = tempfile::tempdir().unwrap();
     let request = Request::post("/alerts/1/ack")
+        .header("host", "localhost:8471")
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Body::from("csrf=00"))
         .unwrap();

@@ -218,7 +218,7 @@ fn record(
         for txid in txids.iter().map(Txid::to_string) {
             if !row.unexplained.contains(&txid) {
                 let key = AlertKind::ChainUnexplained.key(&format!("{}:{txid}", target.address));
-                store.resolve_alert(&key, now)?;
+                store.resolve_alert(&key, "the chain no longer shows it unexplained", now)?;
             }
         }
         if row.tx_count > 0 || store.address_location(&target.address)?.is_some() {
@@ -252,7 +252,7 @@ fn explain_again(
     }
     for txid in &now_explained {
         let key = AlertKind::ChainUnexplained.key(&format!("{}:{txid}", row.address));
-        store.resolve_alert(&key, now)?;
+        store.resolve_alert(&key, "a payout Pocket reported explains it", now)?;
     }
     store.set_address_onchain(&AddressOnchain {
         unexplained: still,

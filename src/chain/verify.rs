@@ -198,7 +198,11 @@ fn record(
     }
     if verdict.status == Status::Confirmed {
         for kind in [AlertKind::ChainUnseen, AlertKind::ChainReorganised] {
-            store.resolve_alert(&kind.key(&format!("{id}:{txid}")), now)?;
+            store.resolve_alert(
+                &kind.key(&format!("{id}:{txid}")),
+                "the payout is confirmed on the chain",
+                now,
+            )?;
         }
     }
     store.set_onchain(&OnchainRow {

@@ -4,9 +4,10 @@ use std::process::ExitCode;
 
 use super::context::{Context, print_json};
 
-/// Show the database's schema version and row counts.
+/// Check the database and show its schema version and row counts.
 ///
-/// Creates and migrates the database if it does not exist yet.
+/// Runs SQLite's quick_check first: a damaged file is reported (exit 1) with
+/// what to do. Creates and migrates the database if it does not exist yet.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Example:
@@ -19,6 +20,8 @@ pub struct StatusArgs {
 
 pub(super) fn status(ctx: &Context, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let (_config, store) = ctx.store()?;
+    // Damage first: the counts of a damaged file mean little.
+    store.quick_check()?;
     let status = store.status()?;
     if args.json {
         print_json(&status)?;
@@ -29,6 +32,7 @@ pub(super) fn status(ctx: &Context, args: StatusArgs) -> anyhow::Result<ExitCode
         "schema version  {} (this binary: {})",
         status.schema_version, status.latest_version
     );
+    println!("integrity       ok (SQLite quick_check)");
     let width = status
         .tables
         .iter()
@@ -43,9 +47,10 @@ pub(super) fn status(ctx: &Context, args: StatusArgs) -> anyhow::Result<ExitCode
 
 /// Copy the database to FILE while the service keeps running.
 ///
-/// Uses SQLite's online backup, a few pages at a time, and checks the copy's
-/// integrity. Restore by stopping the service and putting the copy in place
-/// of [database] path.
+/// Uses SQLite's online backup, a few pages at a time, into a temporary file
+/// that becomes FILE only after its integrity check (a failed backup leaves
+/// nothing behind). The copy is readable by you only. Restore by stopping
+/// the service and putting the copy in place of [database] path.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Example:\n  pocket-dca db backup /var/backups/pocket-dca-$(date +%F).sqlite3"

@@ -60,7 +60,8 @@ pub struct LabelsArgs {
 fn output(path: Option<&PathBuf>) -> anyhow::Result<Box<dyn std::io::Write>> {
     Ok(match path {
         Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("while creating {}", p.display()))?,
+            crate::files::create_private(p)
+                .with_context(|| format!("while creating {}", p.display()))?,
         )),
         None => Box::new(std::io::stdout().lock()),
     })

@@ -72,6 +72,8 @@ impl Config {
                 "server.dashboard_note",
                 shown(server.dashboard_note.clone()),
             ),
+            ("server.dashboard_hosts", list(&server.dashboard_hosts)),
+            ("server.trusted_proxies", list(&server.trusted_proxies)),
             (
                 "email.from",
                 shown(email.from.as_ref().map(Mailbox::to_string)),
@@ -90,6 +92,7 @@ impl Config {
                         .map(|s| format!("{s} (${SMTP_PASSWORD_ENV})")),
                 ),
             ),
+            ("email.timeout_secs", email.timeout.as_secs().to_string()),
             (
                 "email.outbox_dir",
                 shown(email.outbox_dir.as_ref().map(|p| p.display().to_string())),

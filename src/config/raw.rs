@@ -62,6 +62,8 @@ pub(super) struct RawServer {
     pub(super) dashboard_password_hash: Option<String>,
     pub(super) public_url: Option<String>,
     pub(super) dashboard_note: Option<String>,
+    pub(super) dashboard_hosts: Option<OneOrMany>,
+    pub(super) trusted_proxies: Option<OneOrMany>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -71,6 +73,7 @@ pub(super) struct RawEmail {
     pub(super) to: Option<OneOrMany>,
     pub(super) smtp_url: Option<String>,
     pub(super) outbox_dir: Option<String>,
+    pub(super) timeout_secs: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

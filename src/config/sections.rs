@@ -16,6 +16,8 @@ pub const DEFAULT_NETWORK: Network = Network::Bitcoin;
 pub const DEFAULT_POCKET_BASE_URL: &str = "https://api.pocketbitcoin.com";
 /// How long a Pocket API call may take before it is given up, in seconds.
 pub const DEFAULT_POCKET_TIMEOUT_SECS: u64 = 30;
+/// The longest wait for one SMTP step, in seconds.
+pub const DEFAULT_SMTP_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_WEBHOOK_LISTEN: &str = "127.0.0.1:8470";
 pub const DEFAULT_DASHBOARD_LISTEN: &str = "127.0.0.1:8471";
 pub const DEFAULT_REMINDER_TIMEZONE: &str = "Europe/Zurich";
@@ -59,6 +61,11 @@ pub struct ServerConfig {
     pub public_url: Option<Url>,
     /// A line shown at the top of the dashboard's overview.
     pub dashboard_note: Option<String>,
+    /// More names the dashboard answers to (`host` or `host:port`, lower
+    /// case), e.g. a reverse proxy's; see `web::host`.
+    pub dashboard_hosts: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For`/`-Proto` are believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +77,8 @@ pub struct EmailConfig {
     pub smtp_password: Option<Secret>,
     /// Write `.eml` files here instead of sending.
     pub outbox_dir: Option<PathBuf>,
+    /// The longest wait for any one SMTP step (connect, greeting, a command).
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]

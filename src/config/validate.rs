@@ -196,13 +196,49 @@ pub(super) fn server(raw: RawServer, problems: &mut Problems) -> Option<ServerCo
     let public_url = set(raw.public_url)
         .and_then(|text| problems.check("server.public_url", parse_http_url(&text)));
     let dashboard_note = set(raw.dashboard_note).map(|note| note.trim().to_string());
+    let dashboard_hosts = list(raw.dashboard_hosts)
+        .filter_map(|text| problems.check("server.dashboard_hosts", host_name(&text)))
+        .collect();
+    let trusted_proxies = list(raw.trusted_proxies)
+        .filter_map(|text| {
+            let ip = text.parse::<std::net::IpAddr>().map_err(|_| {
+                format!("`{text}` is not an IP address; write the proxy's address, like 127.0.0.1")
+            });
+            problems.check("server.trusted_proxies", ip)
+        })
+        .collect();
     Some(ServerConfig {
         webhook_listen: webhook_listen?,
         dashboard_listen: dashboard_listen?,
         dashboard_password_hash,
         public_url,
         dashboard_note,
+        dashboard_hosts,
+        trusted_proxies,
     })
+}
+
+/// The set strings of a list key.
+fn list(value: Option<OneOrMany>) -> impl Iterator<Item = String> {
+    value
+        .map(OneOrMany::into_vec)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|text| set(Some(text)))
+}
+
+/// A `dashboard_hosts` entry: a name or address, with a port or without.
+fn host_name(text: &str) -> Result<String, String> {
+    let lower = text.to_ascii_lowercase();
+    let parsed = Url::parse(&format!("http://{lower}/"))
+        .ok()
+        .filter(|url| url.host_str().is_some() && url.path() == "/" && url.username().is_empty());
+    match parsed {
+        Some(_) => Ok(lower.trim_end_matches('.').to_string()),
+        None => Err(format!(
+            "`{text}` is not a host name; write a name like dca.example.com or dca.example.com:8443, without a scheme or path"
+        )),
+    }
 }
 
 fn mailbox(text: &str) -> Result<Mailbox, String> {
@@ -217,12 +253,7 @@ pub(super) fn email(
     problems: &mut Problems,
 ) -> EmailConfig {
     let from = set(raw.from).and_then(|text| problems.check("email.from", mailbox(&text)));
-    let to = raw
-        .to
-        .map(OneOrMany::into_vec)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|text| set(Some(text)))
+    let to = list(raw.to)
         .filter_map(|text| problems.check("email.to", mailbox(&text)))
         .collect();
     let smtp_url =
@@ -233,6 +264,14 @@ pub(super) fn email(
         smtp_url,
         smtp_password: env_value(env, SMTP_PASSWORD_ENV).map(Secret),
         outbox_dir: set(raw.outbox_dir).map(|p| resolve(base, &p)),
+        timeout: std::time::Duration::from_secs(ranged(
+            problems,
+            "email.timeout_secs",
+            raw.timeout_secs,
+            1..=600,
+            DEFAULT_SMTP_TIMEOUT_SECS,
+            "a number of seconds between 1 and 600",
+        )),
     }
 }
 
@@ -309,7 +348,21 @@ fn parse_smtp_url(text: &str) -> Result<Url, String> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(format!("`{text}` has no host"));
     }
-    Ok(url)
+    let tls = url
+        .query_pairs()
+        .find(|(key, _)| key == "tls")
+        .map(|(_, value)| value.into_owned());
+    match (url.scheme(), tls.as_deref()) {
+        ("smtp", None) if !url.username().is_empty() => Err(format!(
+            "`{}` would send the password in clear text (smtp:// without TLS); write ?tls=required for STARTTLS, use smtps://host:465, or write ?tls=none if the server is on this machine or network",
+            redact_url(&url)
+        )),
+        (_, None | Some("none" | "required" | "opportunistic")) => Ok(url),
+        (_, Some(other)) => Err(format!(
+            "`{}` has tls={other}; write tls=required (STARTTLS), tls=opportunistic or tls=none",
+            redact_url(&url)
+        )),
+    }
 }
 
 fn redact_url(url: &Url) -> String {

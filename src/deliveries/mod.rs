@@ -145,6 +145,14 @@ fn process_in(store: &Store, delivery: &DeliveryRow, now: DateTime<Utc>) -> Resu
                     &applied.summary,
                     now,
                 )?;
+                if delivery.status == "unprocessed" {
+                    // A replay that worked: its alert is moot.
+                    s.resolve_alert(
+                        &AlertKind::UnprocessedWebhook.key(&delivery.id.to_string()),
+                        "replayed and processed",
+                        now,
+                    )?;
+                }
                 Ok::<_, reconcile::Error>(applied.status().to_string())
             });
             match outcome {

@@ -359,10 +359,18 @@ fn raise_state_alerts(
     } = transition
     {
         // The user acted: the interruption is over.
-        store.resolve_alert(&AlertKind::Interrupted.key(&exchange.id), now)?;
+        store.resolve_alert(
+            &AlertKind::Interrupted.key(&exchange.id),
+            "the purchase went on",
+            now,
+        )?;
     }
     if exchange.payout.is_some() {
-        store.resolve_alert(&AlertKind::LightningPayout.key(&exchange.id), now)?;
+        store.resolve_alert(
+            &AlertKind::LightningPayout.key(&exchange.id),
+            "the payout arrived",
+            now,
+        )?;
     }
     Ok(())
 }
@@ -386,7 +394,11 @@ pub fn adopt(store: &mut Store, order_id: &OrderId, now: DateTime<Utc>) -> Resul
             // Seen again from the start, now with its order.
             s.forget_exchange(&row.id)?;
             apply_in(s, &exchange, row.last_event.as_deref(), &row.json, now)?;
-            s.resolve_alert(&AlertKind::UnknownOrder.key(&row.id), now)?;
+            s.resolve_alert(
+                &AlertKind::UnknownOrder.key(&row.id),
+                "the order was imported",
+                now,
+            )?;
         }
         Ok::<_, Error>(())
     })?;

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::error::Error;
 use super::notices;
 use super::rules::{self, Headroom, SEARCH_BEYOND};
+use crate::alerts::AlertKind;
 use crate::orders::model::StoredOrder;
 use crate::pocket::{ExchangeId, OrderId};
 use crate::store::{AddressOnchain, AddressUse, ExchangeFilter, Store};
@@ -188,6 +189,13 @@ pub(super) fn check_headroom(
     let h = headroom(store, order)?;
     if h.is_tight() {
         store.raise_alert(&notices::gap_headroom(order, &h), now)?;
+    } else {
+        store.resolve_alerts_of(
+            AlertKind::GapHeadroom,
+            &order.id,
+            "the gaps between payouts are within the wallet's gap limit again",
+            now,
+        )?;
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::alerts::{AlertKind, NewAlert};
 use crate::mail::{self, Mailer};
 use crate::orders::model::StoredOrder;
 use crate::pocket::OrderId;
-use crate::store::Store;
+use crate::store::{Claim, Store};
 
 /// What happened to one reminder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +91,11 @@ pub async fn run_due(
         }
         let key = period.to_string();
         if let Some(row) = store.reminder(&order.id, &key)? {
+            if let Some(since) = row.sending_since {
+                // Another pass is sending it, or one stopped while it did.
+                interrupted(store, &order, period, since, now)?;
+                continue;
+            }
             let waiting = row.next_attempt_at.is_some_and(|t| t > now);
             if row.status == "sent" || row.status == "skipped" || waiting {
                 continue;
@@ -124,6 +129,12 @@ pub async fn send(
 ) -> Result<Outcome, Error> {
     let due = due_at(period, order.day, settings.hour, settings.timezone);
     let key = period.to_string();
+    let manual = trigger == "manual";
+    if let Claim::Held(_) = store.claim_reminder(&order.id, &key, due, manual, now)? {
+        return Ok(Outcome::Skipped(
+            "sent, or being sent by another pass".into(),
+        ));
+    }
     let composed = compose::reminder(store, order, period, settings.timezone);
     let attempt = async {
         let to = recipients(Some(order), mailer)?;
@@ -136,6 +147,16 @@ pub async fn send(
         Ok((to, result)) => {
             let to: Vec<String> = to.iter().map(|m| m.email.to_string()).collect();
             store.reminder_sent(&order.id, &key, due, &to, &result, trigger, now)?;
+            for subject in [
+                format!("{}:{key}", order.id),
+                interrupted_subject(order, &key),
+            ] {
+                store.resolve_alert(
+                    &AlertKind::ReminderFailed.key(&subject),
+                    "the reminder was sent",
+                    now,
+                )?;
+            }
             tracing::info!(order = %order.id, period = %key, "reminder sent");
             Ok(Outcome::Sent { recipients: to })
         }
@@ -165,6 +186,46 @@ pub async fn send(
             Ok(Outcome::Failed(error))
         }
     }
+}
+
+/// How long a claim may stand before the pass that holds it is taken to
+/// have stopped: longer than any SMTP conversation with its timeouts.
+const INTERRUPTED_AFTER: ChronoDuration = ChronoDuration::minutes(15);
+
+fn interrupted_subject(order: &StoredOrder, key: &str) -> String {
+    format!("{}:{key}:interrupted", order.id)
+}
+
+/// A claim older than [`INTERRUPTED_AFTER`]: the pass stopped while it was
+/// sending, and the reminder may or may not have gone out. It is not sent
+/// again by itself (never twice); an alert asks the user.
+fn interrupted(
+    store: &Store,
+    order: &StoredOrder,
+    period: Period,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    if now - since < INTERRUPTED_AFTER {
+        return Ok(());
+    }
+    let key = period.to_string();
+    store.raise_alert(
+        &NewAlert {
+            kind: AlertKind::ReminderFailed,
+            order_id: Some(order.id.clone()),
+            exchange_id: None,
+            message: format!(
+                "The payment reminder of order {} for {} was being sent when pocket-dca stopped; it may have gone out. Look in your inbox; if it is not there, `pocket-dca remind send {} --period {key}` sends it.",
+                order.name(),
+                period.name(),
+                order.id.short(),
+            ),
+            subject: interrupted_subject(order, &key),
+        },
+        now,
+    )?;
+    Ok(())
 }
 
 /// The next due instant of an active order's reminder at or after `now`'s

@@ -20,6 +20,7 @@ use crate::deliveries::writer::DeliveryWriter;
 use crate::reminders::Settings;
 use crate::store;
 use crate::web::auth::Auth;
+use crate::web::host::AllowedHosts;
 use crate::web::{self, Counters, DashboardState, WebhookState};
 
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +89,15 @@ pub async fn start(config: &Config) -> Result<Running, Error> {
 
 /// The dashboard's state: its own database connection and what it shows
 /// from the config.
-fn dashboard_state(config: &Config, db: &std::path::Path) -> Result<DashboardState, Error> {
+fn dashboard_state(
+    config: &Config,
+    db: &std::path::Path,
+    listen: SocketAddr,
+) -> Result<DashboardState, Error> {
+    let mut names = config.server.dashboard_hosts.clone();
+    if let Some(host) = config.server.public_url.as_ref().and_then(|u| u.host_str()) {
+        names.push(host.to_ascii_lowercase());
+    }
     let recipients = config
         .email
         .to
@@ -103,7 +112,8 @@ fn dashboard_state(config: &Config, db: &std::path::Path) -> Result<DashboardSta
     )
     .with_default_recipients(recipients)
     .with_note(config.server.dashboard_note.clone())
-    .with_public_chain(config.chain.is_public()))
+    .with_public_chain(config.chain.is_public())
+    .with_hosts(AllowedHosts::new(listen, names)))
 }
 
 /// Starts on listeners bound by the caller; without `scheduler`, nothing
@@ -116,8 +126,9 @@ pub async fn start_on(
 ) -> Result<Running, Error> {
     check(config)?;
     let db = config.database.path.clone();
-    // Migrate once before the threads open their own connections.
-    drop(store::Store::open(&db)?);
+    // Migrate once before the threads open their own connections, and
+    // refuse a damaged file: what is written to it now may be lost.
+    store::Store::open(&db)?.quick_check()?;
     let writer = Arc::new(DeliveryWriter::start(&db)?);
     let processor = Arc::new(Processor::start(&db)?);
     let counters = Arc::new(Counters::default());
@@ -153,7 +164,7 @@ pub async fn start_on(
     };
     let webhooks = axum::serve(webhook_listener, web::webhook_router(state))
         .with_graceful_shutdown(until(stopped.clone()));
-    let dashboard_state = Arc::new(dashboard_state(config, &db)?);
+    let dashboard_state = Arc::new(dashboard_state(config, &db, dashboard_addr)?);
     let dashboard = axum::serve(dashboard_listener, web::dashboard_router(dashboard_state))
         .with_graceful_shutdown(until(stopped));
     let task = tokio::spawn(async move {

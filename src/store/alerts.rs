@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::columns::{time, time_text};
+use super::columns::{time, time_opt, time_text};
 use super::db::Store;
 use super::error::Error;
 use crate::alerts::{AlertKind, NewAlert};
@@ -21,7 +21,13 @@ pub struct AlertRow {
     #[serde(with = "crate::pocket::timestamp")]
     pub created_at: DateTime<Utc>,
     pub acknowledged: bool,
+    /// When a later success closed it, and which.
+    #[serde(with = "crate::pocket::timestamp::option")]
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolution: Option<String>,
 }
+
+const COLUMNS: &str = "id, kind, severity, order_id, exchange_id, message, created_at, acknowledged, resolved_at, resolution";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<AlertRow> {
     Ok(AlertRow {
@@ -33,6 +39,8 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<AlertRow> {
         message: r.get(5)?,
         created_at: time(r, 6)?,
         acknowledged: r.get(7)?,
+        resolved_at: time_opt(r, 8)?,
+        resolution: r.get(9)?,
     })
 }
 
@@ -58,10 +66,9 @@ impl Store {
 
     /// Open alerts (or all), newest first.
     pub fn alerts(&self, include_acknowledged: bool) -> Result<Vec<AlertRow>, Error> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, kind, severity, order_id, exchange_id, message, created_at, acknowledged FROM alerts
-             WHERE ?1 OR acknowledged = 0 ORDER BY id DESC",
-        )?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM alerts WHERE ?1 OR acknowledged = 0 ORDER BY id DESC"
+        ))?;
         let rows = stmt.query_map([include_acknowledged], from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -70,21 +77,44 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, kind, severity, order_id, exchange_id, message, created_at, acknowledged FROM alerts WHERE id = ?1",
+                &format!("SELECT {COLUMNS} FROM alerts WHERE id = ?1"),
                 [id],
                 from_row,
             )
             .optional()?)
     }
 
-    /// Acknowledges the alert raised under `dedup_key`, if any is open (a
-    /// fact that stopped being true, like an interruption that resolved).
-    pub fn resolve_alert(&self, dedup_key: &str, now: DateTime<Utc>) -> Result<(), Error> {
+    /// Closes the alert raised under `dedup_key`, if one is open: a fact
+    /// that stopped being true (an interruption that resolved, a reminder
+    /// that went out after all), with the time and `why`.
+    pub fn resolve_alert(
+        &self,
+        dedup_key: &str,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
         self.conn.execute(
-            "UPDATE alerts SET acknowledged = 1, acknowledged_at = ?2 WHERE dedup_key = ?1 AND acknowledged = 0",
-            params![dedup_key, time_text(&now)],
+            "UPDATE alerts SET acknowledged = 1, acknowledged_at = ?2, resolved_at = ?2, resolution = ?3
+             WHERE dedup_key = ?1 AND acknowledged = 0",
+            params![dedup_key, time_text(&now), why],
         )?;
         Ok(())
+    }
+
+    /// Closes every open alert of `kind` about `order_id` (e.g. the gap
+    /// headroom, once the gaps are small again).
+    pub fn resolve_alerts_of(
+        &self,
+        kind: AlertKind,
+        order_id: &OrderId,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, Error> {
+        Ok(self.conn.execute(
+            "UPDATE alerts SET acknowledged = 1, acknowledged_at = ?3, resolved_at = ?3, resolution = ?4
+             WHERE kind = ?1 AND order_id = ?2 AND acknowledged = 0",
+            params![kind.as_str(), order_id, time_text(&now), why],
+        )?)
     }
 
     /// Acknowledges an alert; false when there is no such alert.
@@ -104,12 +134,12 @@ impl Store {
     ) -> Result<Vec<AlertRow>, Error> {
         let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
         let kinds = serde_json::to_string(&names)?;
-        let mut stmt = self.conn.prepare(
-            "SELECT id, kind, severity, order_id, exchange_id, message, created_at, acknowledged FROM alerts
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM alerts
              WHERE emailed_at IS NULL AND acknowledged = 0 AND email_attempts < ?2
                AND kind IN (SELECT value FROM json_each(?1))
-             ORDER BY id",
-        )?;
+             ORDER BY id"
+        ))?;
         let rows = stmt.query_map(params![kinds, max_attempts], from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

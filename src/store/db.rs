@@ -46,6 +46,7 @@ impl Store {
                 cause,
             })?;
         }
+        private(path)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -68,6 +69,27 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// SQLite's `quick_check` (every page and b-tree, not the indexes'
+    /// contents): `Err(Damaged)` naming what it found.
+    pub fn quick_check(&self) -> Result<(), Error> {
+        let findings = self
+            .conn
+            .prepare("PRAGMA quick_check(5)")
+            .and_then(|mut stmt| {
+                stmt.query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()
+            });
+        let findings = match findings {
+            Ok(lines) if lines == ["ok"] => return Ok(()),
+            Ok(lines) => lines.join("; "),
+            Err(e) => e.to_string(),
+        };
+        Err(Error::Damaged {
+            path: self.path.clone(),
+            findings,
+        })
     }
 
     /// Runs `f` in one transaction (BEGIN IMMEDIATE … COMMIT), rolled back
@@ -119,10 +141,42 @@ impl Store {
 
     /// Copies the database to `target` with SQLite's online backup, a few
     /// pages at a time, while it stays in use; `progress(done, total)` is
-    /// called between steps.
-    pub fn backup(&self, target: &Path, mut progress: impl FnMut(u64, u64)) -> Result<(), Error> {
+    /// called between steps. The copy is written to a temporary file beside
+    /// `target` and renamed only after its integrity check: a failed backup
+    /// leaves nothing behind, and `target` is never overwritten.
+    pub fn backup(&self, target: &Path, progress: impl FnMut(u64, u64)) -> Result<(), Error> {
+        self.quick_check()?;
+        let file_error = |cause: std::io::Error| Error::BackupFile {
+            path: target.to_path_buf(),
+            cause,
+        };
+        let dir = target
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        // 0600, and removed when dropped before the rename.
+        let temporary = tempfile::Builder::new()
+            .prefix(".pocket-dca-backup-")
+            .tempfile_in(dir)
+            .map_err(file_error)?;
+        self.copy_to(temporary.path(), target, progress)?;
+        temporary.as_file().sync_all().map_err(file_error)?;
+        temporary
+            .persist_noclobber(target)
+            .map_err(|e| file_error(e.error))?;
+        Ok(())
+    }
+
+    /// The online backup into the (empty) file `path`, checked; errors
+    /// name `target`.
+    fn copy_to(
+        &self,
+        path: &Path,
+        target: &Path,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<(), Error> {
         use rusqlite::backup::{Backup, StepResult};
-        let mut destination = Connection::open(target).map_err(|cause| Error::Open {
+        let mut destination = Connection::open(path).map_err(|cause| Error::Open {
             path: target.to_path_buf(),
             cause,
         })?;
@@ -135,26 +189,18 @@ impl Store {
             match step {
                 StepResult::Done => break,
                 StepResult::More => {}
-                StepResult::Busy | StepResult::Locked => {
-                    std::thread::sleep(Duration::from_millis(50))
-                }
                 _ => std::thread::sleep(Duration::from_millis(50)),
             }
         }
         drop(backup);
-        destination
-            .query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
-            .map_err(Error::from)
-            .and_then(|verdict| {
-                if verdict == "ok" {
-                    Ok(())
-                } else {
-                    Err(Error::BackupDamaged {
-                        path: target.to_path_buf(),
-                        verdict,
-                    })
-                }
-            })
+        let verdict: String = destination.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if verdict != "ok" {
+            return Err(Error::BackupDamaged {
+                path: target.to_path_buf(),
+                verdict,
+            });
+        }
+        Ok(())
     }
 
     /// Writes the WAL back into the database file (on shutdown).
@@ -207,6 +253,25 @@ fn busy(attempt: i32) -> bool {
     }
     std::thread::sleep(Duration::from_millis(1));
     true
+}
+
+/// The database file and its WAL and shared-memory files, 0600 (SQLite
+/// gives the WAL and SHM files the database file's mode).
+fn private(path: &Path) -> Result<(), Error> {
+    let fail = |path: &Path, cause| Error::Private {
+        path: path.to_path_buf(),
+        cause,
+    };
+    crate::files::ensure_private(path).map_err(|e| fail(path, e))?;
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let companion = PathBuf::from(name);
+        if companion.exists() {
+            crate::files::restrict(&companion).map_err(|e| fail(&companion, e))?;
+        }
+    }
+    Ok(())
 }
 
 fn configure(conn: &mut Connection) -> rusqlite::Result<()> {

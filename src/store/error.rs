@@ -55,13 +55,34 @@ pub enum Error {
         "the backup {path} failed its integrity check ({verdict}); it is not usable: try again, and check the disk"
     )]
     BackupDamaged { path: PathBuf, verdict: String },
+    #[error(
+        "the database {path} is damaged ({findings}); stop pocket-dca, keep the damaged file aside and put your last backup (`pocket-dca db backup`) in its place"
+    )]
+    Damaged { path: PathBuf, findings: String },
+    #[error(
+        "the database is damaged ({0}); stop pocket-dca and run `pocket-dca db status`, which checks it and says what to do"
+    )]
+    Corrupt(rusqlite::Error),
+    #[error("cannot make {path} readable by its owner only: {cause}; check who owns the file")]
+    Private {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("cannot write the backup {path}: {cause}")]
+    BackupFile {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
     #[error("database error: {0}")]
     Sqlite(rusqlite::Error),
 }
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::Sqlite(e)
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseCorrupt) => Error::Corrupt(e),
+            _ => Error::Sqlite(e),
+        }
     }
 }
 

@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "chain",
         sql: include_str!("../../migrations/0005_chain.sql"),
     },
+    Migration {
+        version: 6,
+        name: "claims",
+        sql: include_str!("../../migrations/0006_claims.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

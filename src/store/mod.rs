@@ -23,4 +23,4 @@ pub use deliveries::{DeliveryRow, NewDelivery};
 pub use error::Error;
 pub use exchanges::{ExchangeFilter, ExchangeRow, PayoutRow};
 pub use migrate::{MIGRATIONS, Migration, latest_version};
-pub use reminders::ReminderRow;
+pub use reminders::{Claim, ReminderRow};

@@ -24,9 +24,21 @@ pub struct ReminderRow {
     pub recipients: Vec<String>,
     pub trigger: String,
     pub note: Option<String>,
+    /// Set while a pass hands it to the mail server (see [`Claim`]).
+    pub sending_since: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "order_id, period, due_at, status, attempts, next_attempt_at, last_error, sent_at, recipients, trigger, note";
+/// Whether a pass may send a reminder now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This pass holds it: send, then record `sent` or `failed`.
+    Taken,
+    /// Sent, skipped, or another pass is sending it since this instant
+    /// (after a crash: it may have gone out).
+    Held(Option<DateTime<Utc>>),
+}
+
+const COLUMNS: &str = "order_id, period, due_at, status, attempts, next_attempt_at, last_error, sent_at, recipients, trigger, note, sending_since";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<ReminderRow> {
     let recipients: String = r.get(8)?;
@@ -42,6 +54,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<ReminderRow> {
         recipients: serde_json::from_str(&recipients).unwrap_or_default(),
         trigger: r.get(9)?,
         note: r.get(10)?,
+        sending_since: time_opt(r, 11)?,
     })
 }
 
@@ -66,6 +79,35 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Claims a reminder for sending, in one statement: only when it is
+    /// neither sent nor skipped and no pass holds it — `force` (a manual
+    /// send) takes it whatever a pass left behind. Marked in the database
+    /// before the mail server sees it, so two passes, or a pass after a
+    /// crash, never send it twice.
+    pub fn claim_reminder(
+        &self,
+        order_id: &OrderId,
+        period: &str,
+        due_at: DateTime<Utc>,
+        force: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, Error> {
+        let changed = self.conn.execute(
+            "INSERT INTO reminders (order_id, period, due_at, status, sending_since)
+             VALUES (?1, ?2, ?3, 'pending', ?4)
+             ON CONFLICT (order_id, period) DO UPDATE SET sending_since = excluded.sending_since
+             WHERE ?5 OR (status NOT IN ('sent', 'skipped') AND sending_since IS NULL)",
+            params![order_id, period, time_text(&due_at), time_text(&now), force],
+        )?;
+        if changed > 0 {
+            return Ok(Claim::Taken);
+        }
+        Ok(Claim::Held(
+            self.reminder(order_id, period)?
+                .and_then(|r| r.sending_since),
+        ))
+    }
+
     /// Records that a reminder was accepted by the mail server.
     #[allow(clippy::too_many_arguments)]
     pub fn reminder_sent(
@@ -83,7 +125,8 @@ impl Store {
              VALUES (?1, ?2, ?3, 'sent', 1, ?4, ?5, ?6, ?7)
              ON CONFLICT (order_id, period) DO UPDATE SET status = 'sent', attempts = attempts + 1,
                sent_at = excluded.sent_at, recipients = excluded.recipients, message_id = excluded.message_id,
-               trigger = excluded.trigger, last_error = NULL, next_attempt_at = NULL, note = NULL",
+               trigger = excluded.trigger, last_error = NULL, next_attempt_at = NULL, note = NULL,
+               sending_since = NULL",
             params![
                 order_id,
                 period,
@@ -112,7 +155,8 @@ impl Store {
              VALUES (?1, ?2, ?3, 'failing', 1, ?4, ?5, ?6)
              ON CONFLICT (order_id, period) DO UPDATE SET
                status = CASE WHEN status = 'sent' THEN 'sent' ELSE 'failing' END,
-               attempts = attempts + 1, next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error",
+               attempts = attempts + 1, next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error,
+               sending_since = NULL",
             params![
                 order_id,
                 period,

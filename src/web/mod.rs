@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod charts;
 pub mod error;
+pub mod host;
 pub mod pages;
 pub mod session;
 pub mod state;
@@ -36,7 +37,8 @@ pub fn webhook_router(state: Arc<WebhookState>) -> Router {
 
 /// The dashboard: every route in one table. Pages and downloads need a
 /// session (logged in when a password is set); the login, the stylesheet and
-/// health do not. Every response carries the security headers.
+/// health do not. A request for another host name is refused first
+/// ([`host`]); every response carries the security headers.
 pub fn dashboard_router(state: Arc<DashboardState>) -> Router {
     use pages::{alerts, deliveries, downloads, exchanges, order, overview};
     let pages = Router::new()
@@ -59,6 +61,10 @@ pub fn dashboard_router(state: Arc<DashboardState>) -> Router {
         .route("/static/app.css", get(stylesheet))
         .route("/healthz", get(health))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.hosts.clone(),
+            host::check,
+        ))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }

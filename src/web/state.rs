@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 
 use super::auth::{Auth, Session};
 use super::error::WebError;
+use super::host::AllowedHosts;
 use crate::format::local;
 use crate::reminders::Settings;
 use crate::store::Store;
@@ -25,6 +26,8 @@ pub struct DashboardState {
     pub note: Option<String>,
     /// `[chain] url` is someone else's server.
     pub chain_public: bool,
+    /// The `Host` names the dashboard answers to.
+    pub hosts: Arc<AllowedHosts>,
 }
 
 /// The footer's word on the chain server, when one was ever asked.
@@ -66,7 +69,14 @@ impl DashboardState {
             default_recipients: Vec::new(),
             note: None,
             chain_public: false,
+            hosts: Arc::default(),
         }
+    }
+
+    /// The names the dashboard answers to (default: loopback, any port).
+    pub fn with_hosts(mut self, hosts: AllowedHosts) -> DashboardState {
+        self.hosts = Arc::new(hosts);
+        self
     }
 
     /// Says on every page when the chain server is a public one.

@@ -69,7 +69,8 @@ pub(super) fn run(
                 };
                 compose::message(&composed, &from, &to)?.formatted()
             };
-            std::fs::write(&path, bytes)
+            crate::files::create_private(&path)
+                .and_then(|mut file| std::io::Write::write_all(&mut file, &bytes))
                 .with_context(|| format!("while writing {}", path.display()))?;
             println!("wrote {}", path.display());
         }

@@ -60,8 +60,8 @@ pub async fn acknowledge(
     Ok(Redirect::to(&back(&headers)).into_response())
 }
 
-/// Back where the button was: the path of the `Referer` (same origin
-/// only), else the alerts page.
+/// Back where the button was: the path of the `Referer` when it is a plain
+/// path of this dashboard, else the alerts page.
 fn back(headers: &HeaderMap) -> String {
     headers
         .get(header::REFERER)
@@ -70,6 +70,45 @@ fn back(headers: &HeaderMap) -> String {
             r.find("://")
                 .and_then(|i| r[i + 3..].find('/').map(|j| r[i + 3 + j..].to_string()))
         })
-        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .filter(|p| same_site_path(p))
         .unwrap_or_else(|| "/alerts".into())
+}
+
+/// A path a browser cannot read as another site: one leading `/` (not
+/// `//`, not `/\`, which browsers treat as `//`), then only the characters
+/// of the dashboard's own paths and queries.
+fn same_site_path(path: &str) -> bool {
+    let mut chars = path.chars();
+    chars.next() == Some('/')
+        && !matches!(chars.next(), Some('/' | '\\'))
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-._~?=&%".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_paths_of_the_dashboard_are_redirected_to() {
+        let cases = [
+            ("http://127.0.0.1:8471/", "/"),
+            (
+                "http://127.0.0.1:8471/orders/64decab6-4129?x=1",
+                "/orders/64decab6-4129?x=1",
+            ),
+            ("http://127.0.0.1:8471/\\evil.example/x", "/alerts"),
+            ("http://127.0.0.1:8471//evil.example/x", "/alerts"),
+            ("http://127.0.0.1:8471/%0d%0aSet-Cookie:x", "/alerts"),
+            ("http://127.0.0.1:8471/a\\b", "/alerts"),
+            ("http://127.0.0.1:8471/a b", "/alerts"),
+            ("no scheme", "/alerts"),
+        ];
+        for (referer, expected) in cases {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::REFERER, referer.parse().unwrap());
+            assert_eq!(back(&headers), expected, "{referer}");
+        }
+    }
 }

@@ -357,6 +357,128 @@ fn a_reminder_is_sent_once_even_when_smtp_fails_and_the_service_restarts() {
 }
 
 #[test]
+fn two_passes_at_once_against_a_slow_server_send_one_reminder() {
+    // The server greets after 1.5 s: slow, not dead (the limit is 30 s per
+    // step). Two passes — separate connections, as two processes — find the
+    // reminder due at the same moment; the claim in the database lets one
+    // send it.
+    let w = world();
+    w.create_order("eur", ScriptType::P2wpkh, "1");
+    w.smtp.greet_after(std::time::Duration::from_millis(1500));
+    let due = at("2026-12-01T08:00:00Z");
+    let pass = || async {
+        let mailer = Mailer::from_config(&w.config().email).unwrap();
+        let mut store = w.store();
+        reminders::run_due(&mut store, &mailer, &w.settings(), due)
+            .await
+            .unwrap()
+    };
+    let (a, b) = w
+        .sandbox
+        .runtime
+        .block_on(async { tokio::join!(pass(), pass()) });
+    let outcomes: Vec<&Outcome> = a.iter().chain(&b).map(|(_, _, o)| o).collect();
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert!(matches!(outcomes[0], Outcome::Sent { .. }), "{outcomes:?}");
+    assert_eq!(w.smtp.mails().len(), 1);
+    let row = w
+        .store()
+        .reminder(&w.store().orders().unwrap()[0].id, "2026-12")
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, "sent");
+    assert_eq!(row.sending_since, None, "the claim is released");
+}
+
+#[test]
+fn a_slow_mail_server_at_start_up_gets_the_reminder_once() {
+    // `serve` starts with a reminder due (the order's day is the 1st at
+    // midnight, so it is due whenever this runs) and a mail server that
+    // greets only after 2 s; the start-up pass, the scheduler's ticks and a
+    // pass of another process all run while it waits.
+    let w = world();
+    let order = w.create_order_at("2026-10-20T12:00:00Z", "eur", ScriptType::P2wpkh, "1");
+    let path = w.dir.path().join("pocket-dca.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("hour = 9", "hour = 0");
+    std::fs::write(&path, text).unwrap();
+    w.smtp.greet_after(std::time::Duration::from_secs(2));
+    let config = w.config();
+    let running = w.sandbox.runtime.block_on(async {
+        let bind = || tokio::net::TcpListener::bind("127.0.0.1:0");
+        pocket_dca::service::start_on(&config, bind().await.unwrap(), bind().await.unwrap(), true)
+            .await
+            .unwrap()
+    });
+    let other = w.run_due(Utc::now());
+    assert!(
+        other
+            .iter()
+            .all(|(_, _, o)| !matches!(o, Outcome::Sent { .. })),
+        "{other:?}"
+    );
+    let id = OrderId::from(order["id"].as_str().unwrap());
+    let period = Period::of(Utc::now(), chrono_tz::Europe::Zurich).to_string();
+    let started = std::time::Instant::now();
+    while w
+        .store()
+        .reminder(&id, &period)
+        .unwrap()
+        .is_none_or(|r| r.status != "sent")
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "never sent"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    w.sandbox.runtime.block_on(running.stop()).unwrap();
+    let reminders: Vec<String> = w
+        .smtp
+        .mails()
+        .iter()
+        .map(|m| parse(&m.data).subject)
+        .filter(|s| s.starts_with("Bitcoin purchase"))
+        .collect();
+    assert_eq!(reminders.len(), 1, "{reminders:?}");
+}
+
+#[test]
+fn a_silent_mail_server_fails_within_the_timeout_recorded_and_alerted() {
+    let w = world_with("timeout_secs = 1\n");
+    let order = w.create_order("eur", ScriptType::P2wpkh, "1");
+    w.smtp.go_silent();
+    let due = at("2026-12-01T08:00:00Z");
+    let started = std::time::Instant::now();
+    let outcome = w.run_due(due);
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    assert!(
+        matches!(&outcome[0].2, Outcome::Failed(e) if e.contains("sent nothing for 1 s")),
+        "{outcome:?}"
+    );
+    let id = OrderId::from(order["id"].as_str().unwrap());
+    let row = w.store().reminder(&id, "2026-12").unwrap().unwrap();
+    assert_eq!(row.status, "failing");
+    assert!(row.last_error.unwrap().contains("sent nothing"));
+    let alerts = w.store().alerts(false).unwrap();
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.kind == "reminder_failed" && a.message.contains("sent nothing for 1 s")),
+        "{alerts:?}"
+    );
+    // `mail test` gives up as soon, with the reason.
+    let started = std::time::Instant::now();
+    let (code, _, err) = run(tool(w.dir.path()).args(["mail", "test", "me@example.com"]));
+    assert_ne!(code, 0);
+    assert!(err.contains("sent nothing for 1 s"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
 fn a_reminder_missed_while_down_goes_out_once_within_its_month_only() {
     let w = world();
     let order = w.create_order("eur", ScriptType::P2wpkh, "1");

@@ -1,10 +1,11 @@
 //! A small SMTP server on 127.0.0.1:0 for tests: it speaks enough ESMTP for
 //! lettre (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), keeps every message it
-//! accepts, and can be told to answer 451 ("try again later") instead.
+//! accepts, and can be told to answer 451 ("try again later") instead, to
+//! wait before its greeting (a slow server), or never to greet at all.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -22,6 +23,8 @@ pub struct SmtpSink {
     pub mails: Arc<Mutex<Vec<Mail>>>,
     /// While set, MAIL FROM is answered 451.
     pub refusing: Arc<AtomicBool>,
+    /// Milliseconds to wait before the greeting; `u64::MAX`: never greet.
+    pub greeting_delay: Arc<AtomicU64>,
 }
 
 impl SmtpSink {
@@ -32,14 +35,22 @@ impl SmtpSink {
         let addr = listener.local_addr().unwrap();
         let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
         let refusing = Arc::new(AtomicBool::new(false));
-        let (m, r) = (mails.clone(), refusing.clone());
+        let greeting_delay = Arc::new(AtomicU64::new(0));
+        let (m, r, g) = (mails.clone(), refusing.clone(), greeting_delay.clone());
         runtime.spawn(async move {
             loop {
                 let Ok((socket, _)) = listener.accept().await else {
                     return;
                 };
                 let (m, r) = (m.clone(), r.clone());
+                let delay = g.load(Ordering::SeqCst);
                 tokio::spawn(async move {
+                    if delay == u64::MAX {
+                        // Accepts, then says nothing, holding the socket.
+                        let _held = &socket;
+                        std::future::pending::<()>().await;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
                     let _ = session(socket, m, r).await;
                 });
             }
@@ -48,6 +59,7 @@ impl SmtpSink {
             addr,
             mails,
             refusing,
+            greeting_delay,
         }
     }
 
@@ -61,6 +73,17 @@ impl SmtpSink {
 
     pub fn refuse(&self, refuse: bool) {
         self.refusing.store(refuse, Ordering::SeqCst);
+    }
+
+    /// Greets each new connection only after `delay`.
+    pub fn greet_after(&self, delay: std::time::Duration) {
+        let millis = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX - 1);
+        self.greeting_delay.store(millis, Ordering::SeqCst);
+    }
+
+    /// Accepts each new connection and never says a word.
+    pub fn go_silent(&self) {
+        self.greeting_delay.store(u64::MAX, Ordering::SeqCst);
     }
 }
 

@@ -1,6 +1,6 @@
 //! Never lose an acknowledged webhook: the real `serve` binary is killed with
-//! SIGKILL while signed deliveries stream in; after restart every delivery
-//! that was answered 2xx is in the database.
+//! SIGKILL while signed deliveries stream in, five times over; after each
+//! kill every delivery that was answered 2xx is in the database.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -50,23 +50,24 @@ fn serve(dir: &std::path::Path) -> (Child, String) {
     (child, url)
 }
 
-#[test]
-fn no_acknowledged_delivery_is_lost_when_the_process_is_killed() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut child, url) = serve(dir.path());
-    let acked: Arc<Mutex<HashSet<String>>> = Arc::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    let runtime = common::runtime();
-    pocket_dca::pocket::install_crypto_provider();
-    let senders: Vec<_> = (0..16)
+/// Streams signed deliveries from 16 senders to `url` until `stop`; each
+/// answered 2xx goes into `acked`.
+fn stream(
+    runtime: &tokio::runtime::Runtime,
+    url: &str,
+    cycle: usize,
+    acked: &Arc<Mutex<HashSet<String>>>,
+    stop: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..16)
         .map(|worker| {
-            let (url, acked, stop) = (url.clone(), acked.clone(), stop.clone());
+            let (url, acked, stop) = (url.to_string(), acked.clone(), stop.clone());
             runtime.spawn(async move {
                 let client = reqwest::Client::new();
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
-                    let correlation = format!("w{worker}-{n}");
+                    let correlation = format!("c{cycle}-w{worker}-{n}");
                     let body = format!(
                         r#"{{"event": "exchange.executed", "payload": {{"exchange_id": "{correlation}", "order_id": "o", "cost": 100.00}}}}"#
                     );
@@ -88,42 +89,63 @@ fn no_acknowledged_delivery_is_lost_when_the_process_is_killed() {
                 }
             })
         })
-        .collect();
-    // Kill it while deliveries are streaming in.
-    let start = Instant::now();
-    while acked.lock().unwrap().len() < 400 && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    stop.store(true, Ordering::Relaxed);
-    for sender in senders {
-        runtime.block_on(sender).unwrap();
-    }
-    let acked = acked.lock().unwrap().clone();
-    assert!(
-        acked.len() >= 400,
-        "only {} deliveries acknowledged",
-        acked.len()
-    );
+        .collect()
+}
 
-    // Every acknowledged delivery is stored.
-    let store = Store::open(&dir.path().join("dca.sqlite3")).unwrap();
-    let stored: HashSet<String> = store
-        .deliveries(None)
-        .unwrap()
-        .into_iter()
-        .filter_map(|d| d.correlation_id)
-        .collect();
-    let lost: Vec<&String> = acked.difference(&stored).collect();
-    assert!(
-        lost.is_empty(),
-        "{} acknowledged deliveries lost, e.g. {:?}",
-        lost.len(),
-        lost.first()
-    );
-    drop(store);
+#[test]
+fn no_acknowledged_delivery_is_lost_when_the_process_is_killed() {
+    // 5 cycles here; `POCKET_DCA_CRASH_CYCLES=20` for a longer run.
+    let cycles: usize = std::env::var("POCKET_DCA_CRASH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let dir = tempfile::tempdir().unwrap();
+    let acked: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let runtime = common::runtime();
+    pocket_dca::pocket::install_crypto_provider();
+    for cycle in 0..cycles {
+        let (mut child, url) = serve(dir.path());
+        let stop = Arc::new(AtomicBool::new(false));
+        let before = acked.lock().unwrap().len();
+        let senders = stream(&runtime, &url, cycle, &acked, &stop);
+        // Kill it while deliveries are streaming in.
+        let start = Instant::now();
+        while acked.lock().unwrap().len() < before + 400
+            && start.elapsed() < Duration::from_secs(60)
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        stop.store(true, Ordering::Relaxed);
+        for sender in senders {
+            runtime.block_on(sender).unwrap();
+        }
+        let acked = acked.lock().unwrap().clone();
+        assert!(
+            acked.len() >= before + 400,
+            "cycle {cycle}: only {} deliveries acknowledged",
+            acked.len() - before
+        );
+        // Every delivery acknowledged so far is stored.
+        let store = Store::open(&dir.path().join("dca.sqlite3")).unwrap();
+        let stored: HashSet<String> = store
+            .deliveries(None)
+            .unwrap()
+            .into_iter()
+            .filter_map(|d| d.correlation_id)
+            .collect();
+        let lost: Vec<&String> = acked.difference(&stored).collect();
+        assert!(
+            lost.is_empty(),
+            "cycle {cycle}: {} of {} acknowledged deliveries lost, e.g. {:?}",
+            lost.len(),
+            acked.len(),
+            lost.first()
+        );
+        eprintln!("cycle {cycle}: {} acknowledged, all stored", acked.len());
+    }
 
     // After a restart the stored deliveries are processed.
     let (mut child, _) = serve(dir.path());
@@ -134,7 +156,7 @@ fn no_acknowledged_delivery_is_lost_when_the_process_is_killed() {
             break;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(60),
+            start.elapsed() < Duration::from_secs(120),
             "pending deliveries were not processed after restart"
         );
         std::thread::sleep(Duration::from_millis(50));

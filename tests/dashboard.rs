@@ -290,6 +290,75 @@ fn with_a_password_every_page_needs_a_login() {
 }
 
 #[test]
+fn two_thousand_visits_to_the_login_page_log_nobody_out() {
+    let hash = pocket_dca::web::auth::hash_password(PASSWORD).unwrap();
+    let r = rig(Some(&hash));
+    let mut b = Browser::new(r.dashboard_url());
+    let form = b.get("/login");
+    assert!(b.cookie.clone().unwrap().starts_with("pdca_login="));
+    let ok = b.post("/login", &[("csrf", &form.csrf()), ("password", PASSWORD)]);
+    assert_eq!(ok.status, 303);
+    assert!(b.cookie.clone().unwrap().starts_with("pdca_session="));
+    // Anonymous visitors to the login page, each without a cookie.
+    let url = format!("{}/login", r.dashboard_url());
+    let statuses = b.runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut statuses = std::collections::HashSet::new();
+        for _ in 0..2000 {
+            statuses.insert(client.get(&url).send().await.unwrap().status().as_u16());
+        }
+        statuses
+    });
+    assert_eq!(statuses, [200].into());
+    assert_eq!(b.get("/").status, 200, "still logged in");
+}
+
+#[test]
+fn the_cookie_is_secure_when_a_trusted_proxy_says_https() {
+    let hash = pocket_dca::web::auth::hash_password(PASSWORD).unwrap();
+    let r = ServiceRig::start(
+        CLIENT,
+        SECRET,
+        31,
+        &format!("dashboard_password_hash = \"{hash}\"\ntrusted_proxies = [\"127.0.0.1\"]\n"),
+        |_| {},
+    );
+    let b = Browser::new(r.dashboard_url());
+    let cookie = |proto: &str| {
+        b.runtime.block_on(async {
+            let response = reqwest::Client::new()
+                .get(format!("{}/login", r.dashboard_url()))
+                .header("x-forwarded-proto", proto)
+                .send()
+                .await
+                .unwrap();
+            response.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
+    };
+    assert!(cookie("https").ends_with("; Secure"), "{}", cookie("https"));
+    assert!(!cookie("http").contains("Secure"));
+    // From a peer that is not a trusted proxy, the header means nothing.
+    let r = rig(Some(&hash));
+    let b = Browser::new(r.dashboard_url());
+    let set = b.runtime.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{}/login", r.dashboard_url()))
+            .header("x-forwarded-proto", "https")
+            .send()
+            .await
+            .unwrap()
+            .headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    });
+    assert!(!set.contains("Secure"), "{set}");
+}
+
+#[test]
 fn serve_refuses_a_public_dashboard_without_a_password() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -111,6 +111,88 @@ async fn another_host_name_is_refused_before_any_page() {
     }
 }
 
+/// A dashboard with a password; its state, to count the password checks.
+fn with_password(dir: &tempfile::TempDir) -> (axum::Router, Arc<DashboardState>) {
+    let no_env = |_: &str| None;
+    let config = Config::parse("", dir.path(), &no_env).unwrap();
+    let hash = pocket_dca::web::auth::hash_password("right").unwrap();
+    let state = Arc::new(DashboardState::new(
+        Store::open(&dir.path().join("dca.sqlite3")).unwrap(),
+        Auth::new(Some(Secret::new(hash))),
+        Settings::from_config(&config),
+        config.bitcoin.network,
+    ));
+    (dashboard_router(state.clone()), state)
+}
+
+/// POST /login from `peer` with the login form's cookie and token.
+fn login_from(peer: &str, cookie: &str, csrf: &str, password: &str) -> Request<Body> {
+    let mut request = Request::post("/login")
+        .header("host", "127.0.0.1")
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!("csrf={csrf}&password={password}")))
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("{peer}:50000").parse().unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    request
+}
+
+#[tokio::test]
+async fn the_sixth_wrong_password_in_a_minute_is_refused_without_a_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let (router, state) = with_password(&dir);
+    let (status, body, headers) = call(router.clone(), get("/login")).await;
+    assert_eq!(status, StatusCode::OK);
+    let cookie = headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(cookie.starts_with("pdca_login="), "{cookie}");
+    let at = body.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = body[at..at + 64].to_string();
+    for attempt in 1..=5 {
+        let (status, body, _) = call(
+            router.clone(),
+            login_from("192.0.2.7", &cookie, &csrf, "guess"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+        assert!(body.contains("Wrong password"), "{body}");
+    }
+    assert_eq!(state.auth.verifications(), 5);
+    // The sixth, even with the right password: refused, with the wait, and
+    // no password check.
+    let (status, body, headers) = call(
+        router.clone(),
+        login_from("192.0.2.7", &cookie, &csrf, "right"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(body.contains("Try again in 60 s"), "{body}");
+    assert_eq!(headers["retry-after"], "60");
+    assert_eq!(state.auth.verifications(), 5);
+    // Another address is not held back by it.
+    let (status, _, headers) = call(
+        router.clone(),
+        login_from("192.0.2.99", &cookie, &csrf, "right"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("pdca_login=;")
+    );
+    assert_eq!(state.auth.verifications(), 6);
+}
+
 #[tokio::test]
 async fn acknowledging_without_the_csrf_token_is_forbidden() {
     let dir = tempfile::tempdir().unwrap();

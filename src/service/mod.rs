@@ -106,7 +106,8 @@ fn dashboard_state(
         .collect();
     Ok(DashboardState::new(
         store::Store::open(db)?,
-        Auth::new(config.server.dashboard_password_hash.clone()),
+        Auth::new(config.server.dashboard_password_hash.clone())
+            .with_trusted_proxies(config.server.trusted_proxies.clone()),
         Settings::from_config(config),
         config.bitcoin.network,
     )
@@ -165,8 +166,12 @@ pub async fn start_on(
     let webhooks = axum::serve(webhook_listener, web::webhook_router(state))
         .with_graceful_shutdown(until(stopped.clone()));
     let dashboard_state = Arc::new(dashboard_state(config, &db, dashboard_addr)?);
-    let dashboard = axum::serve(dashboard_listener, web::dashboard_router(dashboard_state))
-        .with_graceful_shutdown(until(stopped));
+    // With the peer's address: the login's limits count by it.
+    let dashboard = axum::serve(
+        dashboard_listener,
+        web::dashboard_router(dashboard_state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(until(stopped));
     let task = tokio::spawn(async move {
         let (a, b) = tokio::join!(webhooks.into_future(), dashboard.into_future());
         if let Some(scheduler) = scheduler.as_mut() {

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod charts;
 pub mod error;
 pub mod host;
+pub mod limit;
 pub mod pages;
 pub mod session;
 pub mod state;

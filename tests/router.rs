@@ -212,7 +212,7 @@ async fn the_webhook_endpoint_refuses_unsigned_and_oversized_bodies() {
     let db = dir.path().join("dca.sqlite3");
     drop(Store::open(&db).unwrap());
     let writer = Arc::new(DeliveryWriter::start(&db).unwrap());
-    let processor = Arc::new(Processor::start(&db).unwrap());
+    let processor = Arc::new(Processor::start(&db, writer.intake()).unwrap());
     let state = Arc::new(WebhookState {
         secrets: vec![Secret::new("whsec")],
         writer: writer.clone(),

@@ -192,9 +192,21 @@ fn process_in(store: &Store, delivery: &DeliveryRow, now: DateTime<Utc>) -> Resu
 /// Processes every delivery waiting, oldest first, a batch per transaction
 /// (one commit for many deliveries); how many.
 pub fn process_pending(store: &mut Store, now: DateTime<Utc>) -> Result<usize, Error> {
+    process_pending_in(store, now, 64, || {})
+}
+
+/// [`process_pending`] in transactions of `size` deliveries, calling
+/// `before` ahead of each (the processor waits there for the writer).
+pub fn process_pending_in(
+    store: &mut Store,
+    now: DateTime<Utc>,
+    size: usize,
+    mut before: impl FnMut(),
+) -> Result<usize, Error> {
     let mut done = 0;
     loop {
-        let batch = store.pending_deliveries(64)?;
+        before();
+        let batch = store.pending_deliveries(size)?;
         if batch.is_empty() {
             return Ok(done);
         }

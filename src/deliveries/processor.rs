@@ -2,20 +2,30 @@
 //! thread of its own: parse, apply, reconcile. A storage failure leaves the
 //! delivery `received` to be tried again; content that cannot be processed is
 //! kept `unprocessed` with an alert — never a retry loop.
+//!
+//! It works in short transactions and, before each, gives way until the
+//! writer has had nothing to store for [`QUIET`]: during a burst the
+//! acknowledged path runs alone, and the processing catches up after.
 
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use chrono::Utc;
 
 use super::Error;
+use super::writer::Intake;
 use crate::store::Store;
 
 /// How often pending deliveries are looked for without a wake-up.
 const POLL: Duration = Duration::from_secs(10);
+/// Deliveries per processing transaction: short, so that the writer never
+/// waits long for the lock.
+const BATCH: usize = 8;
+/// How long the intake must have been idle before a processing transaction.
+pub const QUIET: Duration = Duration::from_millis(20);
 
 pub struct Processor {
     wake: Mutex<Option<mpsc::SyncSender<()>>>,
@@ -24,20 +34,22 @@ pub struct Processor {
 
 impl Processor {
     /// Starts the thread; it first processes what was left from before.
-    pub fn start(db: &Path) -> Result<Processor, Error> {
+    /// `intake` counts the deliveries waiting to be stored
+    /// ([`super::writer::DeliveryWriter::intake`]); it gives way to them.
+    pub fn start(db: &Path, intake: Arc<Intake>) -> Result<Processor, Error> {
         let mut store = Store::open(db)?;
         let (wake, woken) = mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
             .name("delivery-processor".into())
             .spawn(move || {
                 loop {
-                    run_once(&mut store);
+                    run_once(&mut store, &intake);
                     match woken.recv_timeout(POLL) {
                         Ok(()) | Err(RecvTimeoutError::Timeout) => {}
                         Err(RecvTimeoutError::Disconnected) => break,
                     }
                 }
-                run_once(&mut store);
+                run_once(&mut store, &intake);
             })
             .map_err(|cause| Error::Thread {
                 name: "delivery-processor",
@@ -65,8 +77,13 @@ impl Processor {
     }
 }
 
-fn run_once(store: &mut Store) {
-    match super::process_pending(store, Utc::now()) {
+fn run_once(store: &mut Store, intake: &Intake) {
+    let give_way = || {
+        while !intake.is_quiet(QUIET) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    match super::process_pending_in(store, Utc::now(), BATCH, give_way) {
         Ok(0) => {}
         Ok(n) => tracing::debug!(processed = n, "webhook deliveries processed"),
         Err(e) => tracing::error!(error = %e, "processing webhook deliveries failed; will retry"),

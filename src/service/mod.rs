@@ -131,7 +131,7 @@ pub async fn start_on(
     // refuse a damaged file: what is written to it now may be lost.
     store::Store::open(&db)?.quick_check()?;
     let writer = Arc::new(DeliveryWriter::start(&db)?);
-    let processor = Arc::new(Processor::start(&db)?);
+    let processor = Arc::new(Processor::start(&db, writer.intake())?);
     let counters = Arc::new(Counters::default());
     if config.pocket.webhook_secrets.is_empty() {
         tracing::warn!(

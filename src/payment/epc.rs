@@ -120,7 +120,12 @@ pub fn parse_epc(text: &str) -> Result<EpcFields, Error> {
     let (currency, amount) = if amount_element.is_empty() {
         (String::new(), String::new())
     } else {
-        let (cur, value) = amount_element.split_at(amount_element.len().min(3));
+        // The currency is three letters; anything else is not split on.
+        let at = amount_element
+            .char_indices()
+            .nth(3)
+            .map_or(amount_element.len(), |(i, _)| i);
+        let (cur, value) = amount_element.split_at(at);
         let value: Decimal = value
             .parse()
             .map_err(|_| bad(format!("the amount `{amount_element}` is not a number")))?;

@@ -100,7 +100,9 @@ impl Btc {
         if value.is_sign_negative() && !value.is_zero() {
             return Err(format!("{value} BTC is negative"));
         }
-        let sats = value * Decimal::from(100_000_000u64);
+        let sats = value
+            .checked_mul(Decimal::from(100_000_000u64))
+            .ok_or_else(|| format!("{value} BTC is out of range"))?;
         if sats.fract() != Decimal::ZERO {
             return Err(format!("{value} BTC is not a whole number of satoshis"));
         }
@@ -116,7 +118,9 @@ impl Btc {
         let sats = if value.is_sign_negative() {
             0
         } else {
-            let rounded = (value * Decimal::from(100_000_000u64))
+            let rounded = value
+                .checked_mul(Decimal::from(100_000_000u64))
+                .ok_or_else(|| format!("{value} BTC is out of range"))?
                 .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
             whole_sats(rounded)?
         };
@@ -127,11 +131,15 @@ impl Btc {
     }
 }
 
+/// At most the 21 million bitcoin there will ever be: a larger number is no
+/// amount, and sums of real ones never overflow.
 fn whole_sats(sats: Decimal) -> Result<u64, String> {
     sats.trunc()
         .to_string()
         .parse()
-        .map_err(|_| format!("{sats} satoshis is out of range"))
+        .ok()
+        .filter(|s| *s <= Amount::MAX_MONEY.to_sat())
+        .ok_or_else(|| format!("{sats} satoshis is out of range (more than 21 million BTC)"))
 }
 
 impl fmt::Display for Btc {

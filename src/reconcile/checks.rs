@@ -61,6 +61,12 @@ pub fn check_fields(exchange: &Exchange, currency: Option<Currency>) -> Vec<Stri
     problems
 }
 
+/// Whether `a` and `b` differ by at most `by` (not when the difference is
+/// out of range).
+fn within(a: Decimal, b: Decimal, by: Decimal) -> bool {
+    a.checked_sub(b).is_some_and(|d| d.abs() <= by)
+}
+
 /// The amount checks of an exchange, with its own fee rate: each mismatch
 /// as a sentence.
 pub fn check_amounts(exchange: &Exchange) -> Vec<String> {
@@ -69,29 +75,38 @@ pub fn check_amounts(exchange: &Exchange) -> Vec<String> {
     if let (Some(cost), Some(fee), Some(fee_rate)) =
         (exchange.cost, exchange.fee, exchange.fee_rate)
     {
-        let expected = cost * fee_rate;
-        if (expected - fee).abs() > cent {
-            warnings.push(format!(
+        // Numbers too large to multiply are no amounts either.
+        match cost.checked_mul(fee_rate) {
+            Some(expected) if within(expected, fee, cent) => {}
+            Some(expected) => warnings.push(format!(
                 "fee {fee} is not cost × fee rate ({cost} × {fee_rate} = {})",
                 expected.normalize()
-            ));
+            )),
+            None => warnings.push(format!(
+                "cost × fee rate ({cost} × {fee_rate}) is out of range"
+            )),
         }
     }
     if let (Some(cost), Some(fee), Some(rate), Some(amount)) =
         (exchange.cost, exchange.fee, exchange.rate, exchange.amount)
     {
-        let value = amount.to_decimal() * rate + fee;
+        let value = amount
+            .to_decimal()
+            .checked_mul(rate)
+            .and_then(|v| v.checked_add(fee));
         let one_sat = rate / Decimal::from(100_000_000u64);
-        if (value - cost).abs() > cent + one_sat {
-            warnings.push(format!(
+        match value {
+            Some(value) if within(value, cost, cent + one_sat) => {}
+            Some(value) => warnings.push(format!(
                 "amount × rate + fee is {}, not the cost {cost}",
                 value.round_dp(2)
-            ));
+            )),
+            None => warnings.push(format!("amount × rate + fee is out of range (rate {rate})")),
         }
     }
     if let (Some(amount), Some(payout)) = (exchange.amount, &exchange.payout)
         && let (Some(paid), Some(fee)) = (payout.amount, payout.fee)
-        && paid.to_sat() + fee.to_sat() != amount.to_sat()
+        && paid.to_sat().checked_add(fee.to_sat()) != Some(amount.to_sat())
     {
         warnings.push(format!(
             "payout {} sat + network fee {} sat is not the amount bought, {} sat",

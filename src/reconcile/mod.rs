@@ -4,7 +4,7 @@
 //! ([`window`]), and raises the alerts the user must see. Each observation is
 //! applied in one transaction.
 
-mod checks;
+pub mod checks;
 mod error;
 mod notices;
 mod payout;

@@ -53,7 +53,7 @@ const SENDERS: usize = 32;
 
 /// POSTs `count` signed deliveries to `url` from `concurrency` senders;
 /// (elapsed, sorted latencies).
-async fn send_all(url: &str, count: usize, concurrency: usize) -> (Duration, Vec<Duration>) {
+async fn send_all(url: &str, count: usize, concurrency: usize) -> Sent {
     let next = Arc::new(AtomicUsize::new(0));
     // Clients first: building one reads the system's root certificates.
     let clients: Vec<reqwest::Client> = (0..concurrency).map(|_| reqwest::Client::new()).collect();
@@ -93,14 +93,21 @@ async fn send_all(url: &str, count: usize, concurrency: usize) -> (Duration, Vec
         latencies.extend(worker.await.unwrap());
     }
     let elapsed = start.elapsed();
-    let used = cpu_seconds() - cpu;
-    eprintln!(
-        "  (the process used {:.0} % of the 2 cores: {:.1} µs of CPU per delivery, client and server)",
-        used / elapsed.as_secs_f64() / 2.0 * 100.0,
-        used / count as f64 * 1e6
-    );
+    let cpu = cpu_seconds() - cpu;
     latencies.sort();
-    (elapsed, latencies)
+    Sent {
+        elapsed,
+        latencies,
+        cpu,
+    }
+}
+
+/// What a run of senders measured.
+struct Sent {
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    /// CPU seconds the whole process (senders and server) used meanwhile.
+    cpu: f64,
 }
 
 /// User and system CPU seconds of this process so far (Linux; 0 elsewhere).
@@ -117,13 +124,17 @@ fn cpu_seconds() -> f64 {
     ticks / 100.0
 }
 
-fn report(what: &str, count: usize, elapsed: Duration, latencies: &[Duration]) -> f64 {
+fn report(what: &str, count: usize, sent: &Sent) -> f64 {
+    let latencies = &sent.latencies;
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    let rate = count as f64 / elapsed.as_secs_f64();
+    let seconds = sent.elapsed.as_secs_f64();
+    let rate = count as f64 / seconds;
     println!(
-        "{what}: {count} deliveries: {rate:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+        "{what}: {count} deliveries: {rate:.0}/s, p50 {:.2} ms, p99 {:.2} ms; CPU {:.0} % of 2 cores, {:.0} µs per delivery (senders and server)",
         pct(0.50).as_secs_f64() * 1000.0,
         pct(0.99).as_secs_f64() * 1000.0,
+        sent.cpu / seconds / 2.0 * 100.0,
+        sent.cpu / count as f64 * 1e6,
     );
     rate
 }
@@ -140,14 +151,9 @@ async fn hello_world(count: usize, concurrency: usize) -> f64 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/webhooks/pocket", listener.local_addr().unwrap());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let (elapsed, latencies) = send_all(&url, count, concurrency).await;
+    let sent = send_all(&url, count, concurrency).await;
     server.abort();
-    report(
-        &format!("hello-world: {concurrency} senders"),
-        count,
-        elapsed,
-        &latencies,
-    )
+    report(&format!("hello-world: {concurrency} senders"), count, &sent)
 }
 
 async fn run(count: usize, concurrency: usize) -> f64 {
@@ -158,7 +164,7 @@ async fn run(count: usize, concurrency: usize) -> f64 {
     let config = Config::parse(&text, dir.path(), &|_: &str| None).unwrap();
     let running = service::start(&config).await.unwrap();
     let url = format!("http://{}/webhooks/pocket", running.webhook_addr);
-    let (elapsed, latencies) = send_all(&url, count, concurrency).await;
+    let sent = send_all(&url, count, concurrency).await;
     running.stop().await.unwrap();
     let stored = Store::open(&dir.path().join("bench.sqlite3"))
         .unwrap()
@@ -171,7 +177,6 @@ async fn run(count: usize, concurrency: usize) -> f64 {
     report(
         &format!("pocket-dca: {concurrency} senders (all {stored} stored)"),
         count,
-        elapsed,
-        &latencies,
+        &sent,
     )
 }

@@ -139,7 +139,7 @@ pub fn csv(store: &Store, order_id: Option<&OrderId>, out: impl Write) -> Result
 /// numbers stay numbers.
 fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
     let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if formula && cell.parse::<Decimal>().is_err() {
+    if formula && crate::format::parse_decimal(cell).is_err() {
         format!("'{cell}").into()
     } else {
         cell.into()

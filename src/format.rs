@@ -7,6 +7,24 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
+/// Reads a decimal as people and payment slips write it: an optional sign,
+/// digits, at most one `.`, at most 40 characters. Anything else (rust_decimal
+/// would also take `_` separators, recursing once per `_`) is refused before
+/// it reaches the parser.
+pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let plain = !digits.is_empty()
+        && text.len() <= 40
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && digits.bytes().filter(|b| *b == b'.').count() <= 1
+        && digits.bytes().any(|b| b.is_ascii_digit());
+    if !plain {
+        return Err(format!("`{text}` is not a number like 100 or 99.50"));
+    }
+    text.parse::<Decimal>()
+        .map_err(|e| format!("`{text}` is not a number ({e})"))
+}
+
 /// The first 8 characters of a UUID, as the CLI shows ids.
 pub fn short_id(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
@@ -68,6 +86,26 @@ pub fn local(at: DateTime<Utc>, tz: Tz) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_are_read_without_separators_or_exponents() {
+        let cases = [
+            ("100", Some("100")),
+            ("99.50", Some("99.50")),
+            ("-0.5", Some("-0.5")),
+            ("1_000", None),
+            (&format!("1{}", "_".repeat(10_000)), None),
+            ("1e5", None),
+            ("", None),
+            (".", None),
+            ("1.2.3", None),
+            ("12 34", None),
+        ];
+        for (text, expected) in cases {
+            let parsed = parse_decimal(text).ok().map(|d| d.to_string());
+            assert_eq!(parsed.as_deref(), expected, "{text}");
+        }
+    }
 
     #[test]
     fn amounts_read_as_people_write_them() {

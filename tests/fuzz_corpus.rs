@@ -62,3 +62,26 @@ fn payment_crash_75558c6e_an_epc_amount_cut_inside_a_character() {
     let text = String::from_utf8(data).unwrap();
     assert!(pocket_dca::payment::parse_epc(&text).is_err());
 }
+
+/// An EPC amount with thousands of `_`: rust_decimal reads `_` as a digit
+/// separator, one recursion each, and overflowed the stack (in a debug
+/// build, where the corpus smoke test found it); now refused by shape.
+#[test]
+fn payment_stack_overflow_36e70ae8_thousands_of_underscores_in_an_amount() {
+    let data = regression(
+        "payment",
+        "stack-overflow-36e70ae84f90884174c5c9db8a6c7f841abd4cb8",
+    );
+    let text = String::from_utf8(data).unwrap();
+    assert!(pocket_dca::payment::parse_epc(&text).is_err());
+}
+
+/// The same `_` recursion through a webhook: Pocket's decimals may come as
+/// strings, and rust_decimal read `"1____…"` one frame per `_`; now the
+/// exchange cannot be read, with the reason, and nothing overflows.
+#[test]
+fn webhook_stack_overflow_underscores_in_a_decimal_string() {
+    let data = regression("webhook", "stack-overflow-underscores-in-a-decimal-string");
+    let (_, reason) = pocket_dca::deliveries::parse(&data).err().unwrap();
+    assert!(reason.contains("is not a number"), "{reason}");
+}

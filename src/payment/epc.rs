@@ -126,8 +126,7 @@ pub fn parse_epc(text: &str) -> Result<EpcFields, Error> {
             .nth(3)
             .map_or(amount_element.len(), |(i, _)| i);
         let (cur, value) = amount_element.split_at(at);
-        let value: Decimal = value
-            .parse()
+        let value: Decimal = crate::format::parse_decimal(value)
             .map_err(|_| bad(format!("the amount `{amount_element}` is not a number")))?;
         (cur.to_string(), euro_amount(value)?)
     };

@@ -245,7 +245,7 @@ pub fn parse_swiss(text: &str) -> Result<SwissBill, Error> {
                 return Err(bad("the amount must have exactly two decimals"));
             }
             Some(
-                text.parse::<Decimal>()
+                crate::format::parse_decimal(text)
                     .map_err(|_| bad("the amount is not a number"))?,
             )
         }

@@ -4,6 +4,7 @@
 
 mod client;
 pub mod codes;
+mod exact;
 mod ids;
 pub mod lightning;
 pub mod signature;

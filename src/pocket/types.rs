@@ -156,7 +156,7 @@ impl Serialize for Btc {
 
 impl<'de> Deserialize<'de> for Btc {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Btc, D::Error> {
-        let value = <Decimal as Deserialize>::deserialize(d)?;
+        let value = super::exact::decimal(d)?;
         Btc::from_written(value).map_err(serde::de::Error::custom)
     }
 }
@@ -241,6 +241,7 @@ pub struct OrderCreate {
     pub active: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub affiliate_id: Option<String>,
+    #[serde(deserialize_with = "super::exact::decimal")]
     pub fee_rate: Decimal,
     pub payment_method: PaymentMethodCreate,
     pub payout_method: PayoutMethodCreate,
@@ -275,7 +276,11 @@ pub struct PayoutMethodCreate {
 pub struct OrderPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::exact::option"
+    )]
     pub fee_rate: Option<Decimal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub affiliate_id: Option<String>,
@@ -291,6 +296,7 @@ pub struct Order {
     pub created_on: Option<DateTime<Utc>>,
     #[serde(default)]
     pub affiliate_id: Option<String>,
+    #[serde(deserialize_with = "super::exact::decimal")]
     pub fee_rate: Decimal,
     pub payment_method: PaymentMethod,
     pub payout_method: PayoutMethod,
@@ -386,21 +392,21 @@ pub struct Exchange {
     pub id: ExchangeId,
     #[serde(default)]
     pub order_id: Option<OrderId>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::exact::option")]
     pub fee_rate: Option<Decimal>,
     #[serde(default)]
     pub pair: Option<String>,
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::exact::option")]
     pub cost: Option<Decimal>,
     #[serde(default, with = "timestamp::option")]
     pub executed_on: Option<DateTime<Utc>>,
     #[serde(default)]
     pub amount: Option<Btc>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::exact::option")]
     pub rate: Option<Decimal>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::exact::option")]
     pub fee: Option<Decimal>,
     #[serde(default)]
     pub action: Option<ExchangeAction>,

@@ -28,7 +28,7 @@ pub struct KeyArgs {
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
     /// Monthly amount to transfer, in the order's currency (e.g. 100 or 250.50)
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::format::parse_decimal)]
     amount: Decimal,
 
     /// Day of the month of the transfer: 1 to 28, or `last`

@@ -33,11 +33,11 @@ pub struct SetArgs {
     id: String,
 
     /// New fee rate, 0.012 to 0.045 (changed at Pocket)
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::format::parse_decimal)]
     fee_rate: Option<Decimal>,
 
     /// New monthly amount
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::format::parse_decimal)]
     amount: Option<Decimal>,
 
     /// New day of the month: 1 to 28, or `last`

@@ -46,7 +46,7 @@ pub struct CreateArgs {
     iban: String,
 
     /// Pocket's fee rate, 0.012 to 0.045
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::format::parse_decimal)]
     fee_rate: Decimal,
 
     #[command(flatten)]

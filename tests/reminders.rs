@@ -702,6 +702,36 @@ fn the_outbox_receives_eml_files_instead_of_smtp() {
 }
 
 #[test]
+fn tls_is_required_when_asked_for_and_spoken_from_the_first_byte_for_smtps() {
+    // The test server speaks plain SMTP and offers no STARTTLS.
+    let w = world();
+    let config = w.dir.path().join("pocket-dca.toml");
+    let plain = std::fs::read_to_string(&config).unwrap();
+    let port = w.smtp.addr.port();
+    for (url, expected) in [
+        (
+            format!("smtp://127.0.0.1:{port}?tls=required"),
+            "does not offer STARTTLS",
+        ),
+        (
+            format!("smtps://localhost:{port}"),
+            "TLS with localhost failed",
+        ),
+    ] {
+        std::fs::write(&config, plain.replace(&w.smtp.url(), &url)).unwrap();
+        let started = std::time::Instant::now();
+        let (code, _, err) = run(tool(w.dir.path()).args(["mail", "test", "me@example.com"]));
+        assert_ne!(code, 0, "{url}");
+        assert!(err.contains(expected), "{url}: {err}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(40),
+            "{url}"
+        );
+    }
+    assert!(w.smtp.mails().is_empty(), "nothing went out in clear text");
+}
+
+#[test]
 fn mail_test_over_smtp_and_a_clear_error_when_the_server_is_unreachable() {
     let w = world();
     let mut cmd = tool(w.dir.path());

@@ -53,6 +53,8 @@ impl Smtp {
         password: Option<&str>,
         timeout: Duration,
     ) -> Result<Smtp, String> {
+        // lettre's STARTTLS and our smtps:// use the process's provider.
+        crate::pocket::install_crypto_provider();
         let tls_param = url
             .query_pairs()
             .find(|(k, _)| k == "tls")
@@ -171,7 +173,6 @@ impl Smtp {
 
     /// TLS from the first byte (`smtps://`), over the patient socket.
     async fn wrap(&self, patient: Patient<TcpStream>) -> Result<Wrapped, Error> {
-        crate::pocket::install_crypto_provider();
         let roots =
             rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         let config = rustls::ClientConfig::builder()

@@ -11,6 +11,9 @@ use serde::{Deserialize, Deserializer};
 
 /// The longest number read (Decimal holds 28 digits; more is no amount).
 const MAX_LEN: usize = 64;
+/// The largest magnitude read: 10^15 of any currency is no price or amount,
+/// and sums of millions of amounts below it never overflow a Decimal.
+const MAX_MAGNITUDE: i64 = 1_000_000_000_000_000;
 
 /// Reads the text of a JSON number or string as a decimal.
 pub fn parse(text: &str) -> Result<Decimal, String> {
@@ -24,7 +27,11 @@ pub fn parse(text: &str) -> Result<Decimal, String> {
     } else {
         text.parse::<Decimal>()
     };
-    parsed.map_err(|e| format!("`{text}` is not a number Decimal can hold ({e})"))
+    let value = parsed.map_err(|e| format!("`{text}` is not a number Decimal can hold ({e})"))?;
+    if value.abs() >= Decimal::from(MAX_MAGNITUDE) {
+        return Err(format!("`{text}` is out of range for an amount"));
+    }
+    Ok(value)
 }
 
 /// At most 40 characters of a value, for an error message.
@@ -78,6 +85,8 @@ mod tests {
             ("", None),
             ("1e400", None),
             ("99999999999999999999999999999999", None),
+            ("1000000000000000", None),
+            ("999999999999999.99", Some("999999999999999.99")),
         ];
         for (text, expected) in cases {
             let parsed = parse(text).ok().map(|d| d.to_string());

@@ -35,8 +35,9 @@ pub const IDLE: Duration = Duration::from_secs(12 * 3600);
 /// The most sessions kept; the oldest go first.
 const MAX_SESSIONS: usize = 1000;
 
+/// A session: only logged-in ones exist (or, without a password, any
+/// visitor's on loopback).
 struct Entry {
-    authenticated: bool,
     last_seen: Instant,
 }
 
@@ -131,18 +132,21 @@ impl Auth {
             .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
     }
 
-    /// Whether the session exists (and is logged in); touches it.
-    pub fn lookup(&self, id: &str) -> Option<bool> {
+    /// Whether the session exists; touches it.
+    pub fn lookup(&self, id: &str) -> bool {
         let mut sessions = self.sessions();
         sessions.retain(|_, s| s.last_seen.elapsed() < IDLE);
-        let session = sessions.get_mut(id)?;
-        session.last_seen = Instant::now();
-        Some(session.authenticated)
+        match sessions.get_mut(id) {
+            Some(session) => {
+                session.last_seen = Instant::now();
+                true
+            }
+            None => false,
+        }
     }
 
     /// A new (logged-in) session; its id.
     pub fn create(&self) -> String {
-        let authenticated = true;
         let id = random::hex::<32>();
         let mut sessions = self.sessions();
         if sessions.len() >= MAX_SESSIONS
@@ -156,7 +160,6 @@ impl Auth {
         sessions.insert(
             id.clone(),
             Entry {
-                authenticated,
                 last_seen: Instant::now(),
             },
         );

@@ -51,18 +51,17 @@ pub async fn session(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let existing = Auth::cookie_session(request.headers())
-        .and_then(|id| auth.lookup(&id).map(|authenticated| (id, authenticated)));
+    let existing = Auth::cookie_session(request.headers()).filter(|id| auth.lookup(id));
     let (id, new) = match existing {
-        Some((id, true)) => (id, false),
-        Some((_, false)) | None if auth.password_required() => {
+        Some(id) => (id, false),
+        None if auth.password_required() => {
             return if request.method() == axum::http::Method::GET {
                 Redirect::to("/login").into_response()
             } else {
                 (StatusCode::UNAUTHORIZED, "log in first\n").into_response()
             };
         }
-        _ => (auth.create(), true),
+        None => (auth.create(), true),
     };
     let (_, https) = auth.client(peer, request.headers());
     let csrf = auth.csrf(&id);

@@ -292,6 +292,38 @@ fn a_payout_beyond_the_window_is_matched_with_a_warning() {
         r.alerts().iter().any(|a| a["kind"] == "gap_headroom"),
         "50 unused addresses below a used one"
     );
+    // The wallet's gap limit raised: the alert is closed, with why.
+    let id = order["id"].as_str().unwrap();
+    let (code, _, err) =
+        run(tool(r.dir.path()).args(["order", "set", id, "--wallet-gap-limit", "100"]));
+    assert_eq!(code, 0, "{err}");
+    let open = r.alerts();
+    assert!(
+        !open.iter().any(|a| a["kind"] == "gap_headroom"),
+        "{open:?}"
+    );
+    let all = run_json(tool(r.dir.path()).args(["alerts", "--all", "--json"]));
+    let closed = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "gap_headroom")
+        .unwrap();
+    assert!(closed["resolved_at"].is_string(), "{closed}");
+    assert!(
+        closed["resolution"].as_str().unwrap().contains("gap limit"),
+        "{closed}"
+    );
+    // The dashboard's list of all alerts says so too.
+    let url = format!("{}/alerts?all=1", r.dashboard_url());
+    let page = r
+        .sandbox
+        .runtime
+        .block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() });
+    assert!(
+        page.contains("within the wallet&#39;s gap limit again") && page.contains(">resolved "),
+        "{page}"
+    );
 }
 
 #[test]

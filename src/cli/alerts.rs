@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(long)]
     all: bool,
 
-    /// Print JSON: [{"id", "kind", "severity", "order_id", "exchange_id", "message", "created_at", "acknowledged"}]
+    /// Print JSON: [{"id", "kind", "severity", "order_id", "exchange_id", "message", "created_at", "acknowledged", "resolved_at", "resolution"}]
     #[arg(long)]
     json: bool,
 }
@@ -64,17 +64,17 @@ pub(super) fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     for alert in &alerts {
+        let state = match (&alert.resolved_at, &alert.resolution) {
+            (Some(at), why) => format!(" (resolved {at}: {})", why.as_deref().unwrap_or("")),
+            (None, _) if alert.acknowledged => " (acknowledged)".into(),
+            (None, _) => String::new(),
+        };
         println!(
-            "#{} {} {} {}{}\n    {}",
+            "#{} {} {} {}{state}\n    {}",
             alert.id,
             alert.severity.to_uppercase(),
             alert.kind,
             alert.created_at,
-            if alert.acknowledged {
-                " (acknowledged)"
-            } else {
-                ""
-            },
             alert.message
         );
     }

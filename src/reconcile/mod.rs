@@ -19,7 +19,7 @@ pub use error::Error;
 pub use rules::{Headroom, Reconciliation, State, Transition};
 
 use rules::{PayoutFacts, Seen};
-pub use window::{AddressStatus, headroom};
+pub use window::{AddressStatus, check_headroom, headroom};
 
 use crate::alerts::{AlertKind, NewAlert};
 use crate::orders::model::{PayoutKind, StoredOrder};

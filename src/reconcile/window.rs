@@ -180,12 +180,10 @@ pub fn headroom(store: &Store, order: &StoredOrder) -> Result<Headroom, Error> {
     })
 }
 
-/// Raises the headroom alert when the gap nears the wallet's gap limit.
-pub(super) fn check_headroom(
-    store: &Store,
-    order: &StoredOrder,
-    now: DateTime<Utc>,
-) -> Result<(), Error> {
+/// Raises the headroom alert when the gap nears the wallet's gap limit, and
+/// closes it when the gaps are within the limit again (after a payout, or
+/// after `order set --wallet-gap-limit`).
+pub fn check_headroom(store: &Store, order: &StoredOrder, now: DateTime<Utc>) -> Result<(), Error> {
     let h = headroom(store, order)?;
     if h.is_tight() {
         store.raise_alert(&notices::gap_headroom(order, &h), now)?;

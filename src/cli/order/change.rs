@@ -103,6 +103,10 @@ pub(super) async fn set(ctx: &Context<'_>, args: SetArgs) -> anyhow::Result<Exit
     let order = orders::change(&client, &store, &id, &changes, Utc::now())
         .await
         .with_context(|| format!("while changing order {id}"))?;
+    if args.wallet_gap_limit.is_some() {
+        // A higher limit may make the headroom alert moot.
+        crate::reconcile::check_headroom(&store, &order, Utc::now())?;
+    }
     print_brief(&order, args.json)?;
     Ok(ExitCode::SUCCESS)
 }

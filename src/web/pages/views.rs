@@ -21,6 +21,8 @@ pub struct AlertView {
     pub message: String,
     pub created_at: String,
     pub acknowledged: bool,
+    /// "resolved 3 Dec 10:00: the reminder was sent", when a success closed it.
+    pub resolved: Option<String>,
 }
 
 pub fn alert_view(a: AlertRow, tz: Tz) -> AlertView {
@@ -31,6 +33,13 @@ pub fn alert_view(a: AlertRow, tz: Tz) -> AlertView {
         message: a.message,
         created_at: local(a.created_at, tz),
         acknowledged: a.acknowledged,
+        resolved: a.resolved_at.map(|at| {
+            format!(
+                "resolved {}: {}",
+                local(at, tz),
+                a.resolution.as_deref().unwrap_or("")
+            )
+        }),
     }
 }
 

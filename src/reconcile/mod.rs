@@ -6,6 +6,7 @@
 
 pub mod checks;
 mod error;
+pub mod matching;
 mod notices;
 mod payout;
 pub mod rules;
@@ -16,7 +17,8 @@ pub mod window;
 use chrono::{DateTime, Utc};
 
 pub use error::Error;
-pub use rules::{Headroom, Reconciliation, State, Transition};
+pub use matching::{Headroom, Reconciliation};
+pub use rules::{State, Transition};
 
 use rules::{PayoutFacts, Seen};
 pub use window::{AddressStatus, check_headroom, headroom};
@@ -171,7 +173,7 @@ fn reconcile_payout(
         return Ok(Reconciliation::UnknownOrder);
     };
     let Some(payout) = &exchange.payout else {
-        return Ok(rules::without_payout(observed));
+        return Ok(matching::without_payout(observed));
     };
     if payout.is_lightning() {
         return Ok(Reconciliation::Lightning);

@@ -1,7 +1,8 @@
 //! The wording of the alerts that reconciliation raises: what happened, to
 //! which order and exchange, and what the user can do.
 
-use super::rules::{Headroom, State};
+use super::matching::Headroom;
+use super::rules::State;
 use crate::alerts::{AlertKind, NewAlert};
 use crate::format::currency_of_pair;
 use crate::orders::model::StoredOrder;

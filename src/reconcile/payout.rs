@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use super::error::Error;
+use super::matching::{self, AddressFact, Reconciliation};
 use super::notices;
-use super::rules::{self, AddressFact, Reconciliation};
 use super::search;
 use super::window;
 use crate::orders::model::{PayoutKind, StoredOrder};
@@ -31,7 +31,7 @@ pub(super) fn reconcile(
     let vout = payout.outpoint.unwrap_or(0);
     let fact = locate(store, order, &exchange.id, payout, address)?;
     let single = order.payout_kind == PayoutKind::Address;
-    let reconciliation = rules::match_payout(&fact, &format!("{txid}:{vout}"), single);
+    let reconciliation = matching::match_payout(&fact, &format!("{txid}:{vout}"), single);
     let id = &exchange.id;
     match &reconciliation {
         Reconciliation::Matched { index }

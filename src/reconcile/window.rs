@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 
 use super::error::Error;
+use super::matching::{self, Headroom, SEARCH_BEYOND};
 use super::notices;
-use super::rules::{self, Headroom, SEARCH_BEYOND};
 use crate::alerts::AlertKind;
 use crate::orders::model::StoredOrder;
 use crate::pocket::{ExchangeId, OrderId};
@@ -172,7 +172,7 @@ pub fn addresses(store: &Store, order_id: &OrderId) -> Result<Vec<AddressStatus>
 }
 
 pub fn headroom(store: &Store, order: &StoredOrder) -> Result<Headroom, Error> {
-    let gap = rules::longest_gap(order.start_index, &store.used_indexes(&order.id)?);
+    let gap = matching::longest_gap(order.start_index, &store.used_indexes(&order.id)?);
     Ok(Headroom {
         longest_gap: gap,
         wallet_gap_limit: order.wallet_gap_limit,

@@ -147,10 +147,7 @@ pub async fn send(
         Ok((to, result)) => {
             let to: Vec<String> = to.iter().map(|m| m.email.to_string()).collect();
             store.reminder_sent(&order.id, &key, due, &to, &result, trigger, now)?;
-            for subject in [
-                format!("{}:{key}", order.id),
-                interrupted_subject(order, &key),
-            ] {
+            for subject in alert_subjects(order, &key) {
                 store.resolve_alert(
                     &AlertKind::ReminderFailed.key(&subject),
                     "the reminder was sent",
@@ -168,20 +165,13 @@ pub async fn send(
             let attempts = store.reminder_failed(&order.id, &key, due, &error, next, trigger)?;
             tracing::warn!(order = %order.id, period = %key, attempts, %error, "reminder not sent; will retry");
             if attempts == 1 {
-                store.raise_alert(
-                    &NewAlert {
-                        kind: AlertKind::ReminderFailed,
-                        order_id: Some(order.id.clone()),
-                        exchange_id: None,
-                        message: format!(
-                            "The payment reminder of order {} for {} could not be sent: {error}. It is retried with backoff; `pocket-dca remind list` shows it.",
-                            order.name(),
-                            period.name()
-                        ),
-                        subject: format!("{}:{key}", order.id),
-                    },
-                    now,
-                )?;
+                let message = format!(
+                    "The payment reminder of order {} for {} could not be sent: {error}. It is retried with backoff; `pocket-dca remind list` shows it.",
+                    order.name(),
+                    period.name()
+                );
+                let [failed, _] = alert_subjects(order, &key);
+                store.raise_alert(&reminder_alert(order, failed, message), now)?;
             }
             Ok(Outcome::Failed(error))
         }
@@ -192,8 +182,23 @@ pub async fn send(
 /// have stopped: longer than any SMTP conversation with its timeouts.
 const INTERRUPTED_AFTER: ChronoDuration = ChronoDuration::minutes(15);
 
-fn interrupted_subject(order: &StoredOrder, key: &str) -> String {
-    format!("{}:{key}:interrupted", order.id)
+/// The subjects of a reminder's two alerts: it failed, and a stop
+/// interrupted its sending. The reminder that goes out closes both.
+fn alert_subjects(order: &StoredOrder, key: &str) -> [String; 2] {
+    [
+        format!("{}:{key}", order.id),
+        format!("{}:{key}:interrupted", order.id),
+    ]
+}
+
+fn reminder_alert(order: &StoredOrder, subject: String, message: String) -> NewAlert {
+    NewAlert {
+        kind: AlertKind::ReminderFailed,
+        order_id: Some(order.id.clone()),
+        exchange_id: None,
+        message,
+        subject,
+    }
 }
 
 /// A claim older than [`INTERRUPTED_AFTER`]: the pass stopped while it was
@@ -210,21 +215,14 @@ fn interrupted(
         return Ok(());
     }
     let key = period.to_string();
-    store.raise_alert(
-        &NewAlert {
-            kind: AlertKind::ReminderFailed,
-            order_id: Some(order.id.clone()),
-            exchange_id: None,
-            message: format!(
-                "The payment reminder of order {} for {} was being sent when pocket-dca stopped; it may have gone out. Look in your inbox; if it is not there, `pocket-dca remind send {} --period {key}` sends it.",
-                order.name(),
-                period.name(),
-                order.id.short(),
-            ),
-            subject: interrupted_subject(order, &key),
-        },
-        now,
-    )?;
+    let message = format!(
+        "The payment reminder of order {} for {} was being sent when pocket-dca stopped; it may have gone out. Look in your inbox; if it is not there, `pocket-dca remind send {} --period {key}` sends it.",
+        order.name(),
+        period.name(),
+        order.id.short(),
+    );
+    let [_, interrupted] = alert_subjects(order, &key);
+    store.raise_alert(&reminder_alert(order, interrupted, message), now)?;
     Ok(())
 }
 

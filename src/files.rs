@@ -7,35 +7,30 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::Path;
 
-/// Creates (or truncates) `path` for writing, 0600.
-pub fn create_private(path: &Path) -> io::Result<File> {
+/// Opens `path` for writing, creating it 0600; a file that existed keeps
+/// its mode through `open`, so it is restricted after.
+fn open_private(path: &Path, truncate: bool) -> io::Result<File> {
     let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create(true).truncate(truncate);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
     let file = options.open(path)?;
-    // A file that existed keeps its mode through open: set it.
     restrict(path)?;
     Ok(file)
 }
 
-/// Creates `path` empty and 0600 when it does not exist; takes group and
-/// other access away when it does.
+/// Creates (or truncates) `path` for writing, 0600.
+pub fn create_private(path: &Path) -> io::Result<File> {
+    open_private(path, true)
+}
+
+/// Creates `path` empty and 0600 when it does not exist, keeping what it
+/// holds when it does; either way readable by its owner only.
 pub fn ensure_private(path: &Path) -> io::Result<()> {
-    if !path.exists() {
-        let mut options = OpenOptions::new();
-        options.write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
-        }
-        options.open(path)?;
-    }
-    restrict(path)
+    open_private(path, false).map(drop)
 }
 
 /// Takes group and other access away from an existing file.

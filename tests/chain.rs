@@ -37,6 +37,13 @@ fn paid_out(rig: &ServiceRig) -> String {
 }
 
 /// Runs a case against the sandbox's Electrum server, then its Esplora API.
+/// The service and the sandbox, with `[chain]` on `backend` and `extra`.
+fn chain_rig(backend: &str, seed: u8, extra: &str) -> ServiceRig {
+    let rig = ServiceRig::start("chain-client", "chain-secret", seed, "", |_| {});
+    rig.use_chain(backend, extra);
+    rig
+}
+
 fn on_both(case: impl Fn(&str, u8)) {
     for (i, backend) in ["electrum", "esplora"].into_iter().enumerate() {
         case(backend, i as u8);
@@ -49,8 +56,7 @@ fn a_payout_is_confirmed_by_the_chain_with_its_confirmations() {
 }
 
 fn confirmed_with_confirmations(backend: &str, seed: u8) {
-    let rig = ServiceRig::start("chain-client", "chain-secret", 91 + seed, "", |_| {});
-    rig.use_chain(backend, "min_confirmations = 2\n");
+    let rig = chain_rig(backend, 91 + seed, "min_confirmations = 2\n");
     let id = paid_out(&rig);
     let report = scan(&rig);
     assert_eq!(report["checked"], 1, "{report}");
@@ -118,8 +124,7 @@ fn a_payout_the_chain_does_not_know_or_pays_otherwise_is_alerted() {
 }
 
 fn unseen_and_mismatch(backend: &str, seed: u8) {
-    let rig = ServiceRig::start("chain-client", "chain-secret", 95 + seed, "", |_| {});
-    rig.use_chain(backend, "unseen_after_hours = 0\n");
+    let rig = chain_rig(backend, 95 + seed, "unseen_after_hours = 0\n");
     let unseen = paid_out(&rig);
     let mismatched = {
         let order = rig.create_order("chf", ScriptType::P2shP2wpkh, &[]);
@@ -172,8 +177,7 @@ fn coins_that_came_without_a_webhook_are_found_and_the_window_moves_on() {
 }
 
 fn coins_without_webhook(backend: &str, seed: u8) {
-    let rig = ServiceRig::start("chain-client", "chain-secret", 101 + seed, "", |_| {});
-    rig.use_chain(backend, "");
+    let rig = chain_rig(backend, 101 + seed, "");
     let order = rig.create_order("eur", ScriptType::P2wpkh, &[]);
     // Every payout notification is lost.
     rig.sandbox.post(
@@ -250,8 +254,7 @@ fn a_reorganisation_takes_a_confirmation_away_and_the_status_follows() {
 }
 
 fn reorganised(backend: &str, seed: u8) {
-    let rig = ServiceRig::start("chain-client", "chain-secret", 111 + seed, "", |_| {});
-    rig.use_chain(backend, "");
+    let rig = chain_rig(backend, 111 + seed, "");
     let id = paid_out(&rig);
     rig.sandbox.post("/sandbox/blocks", json!({"count": 1}));
     scan(&rig);
@@ -292,8 +295,7 @@ fn a_replaced_payout_is_named_and_a_reported_replacement_followed() {
 }
 
 fn replaced(backend: &str, seed: u8) {
-    let rig = ServiceRig::start("chain-client", "chain-secret", 121 + seed, "", |_| {});
-    rig.use_chain(backend, "");
+    let rig = chain_rig(backend, 121 + seed, "");
     let id = paid_out(&rig);
     scan(&rig);
     let first = rig.exchange(&id)["payout"]["txid"]
@@ -337,8 +339,7 @@ fn the_sandbox_can_hold_a_payout_back_or_misreport_its_output() {
 }
 
 fn held_and_misreported(backend: &str, seed: u8) {
-    let rig = ServiceRig::start("chain-client", "chain-secret", 131 + seed, "", |_| {});
-    rig.use_chain(backend, "unseen_after_hours = 0\n");
+    let rig = chain_rig(backend, 131 + seed, "unseen_after_hours = 0\n");
     rig.sandbox
         .post("/sandbox/webhooks", json!({"hold_payouts": true}));
     let held = paid_out(&rig);

@@ -647,6 +647,60 @@ fn a_missed_standing_order_raises_an_alert_that_is_e_mailed() {
 }
 
 #[test]
+fn a_late_purchase_closes_the_missed_order_alert_and_next_months_does_not() {
+    let w = world();
+    let late = w.create_order("eur", ScriptType::P2wpkh, "1");
+    let later = w.create_order("chf", ScriptType::P2tr, "1");
+    let settings = w.settings();
+    let missed = |store: &Store, open_only: bool| -> Vec<_> {
+        let alerts = store.alerts(!open_only).unwrap().into_iter();
+        alerts.filter(|a| a.kind == "missed_order").collect()
+    };
+    let detect =
+        |now: &str| reminders::detect_missed_orders(&w.store(), &settings, at(now)).unwrap();
+    assert_eq!(detect("2026-12-06T09:00:00Z"), 2);
+    // December's transfer of one order arrives on the 10th: late, but
+    // December's. The other's arrives on 2 January: January's purchase.
+    let purchase = |order: &Value, when: &str, amount: u32, currency: &str| {
+        w.sandbox.post("/sandbox/clock", json!({"now": when}));
+        let exchange = w.sandbox.post(
+            "/sandbox/payments",
+            json!({"reference": order["payment_method"]["creditor_reference"], "amount": amount, "currency": currency, "debitor_iban": IBAN}),
+        );
+        let fetched: pocket_dca::pocket::Exchange =
+            serde_json::from_value(exchange.clone()).unwrap();
+        let mut store = w.store();
+        pocket_dca::reconcile::apply(&mut store, &fetched, None, &exchange.to_string(), at(when))
+            .unwrap();
+        fetched.id
+    };
+    let exchange = purchase(&late, "2026-12-10T07:00:00Z", 100, "eur");
+    assert_eq!(detect("2026-12-10T09:00:00Z"), 0);
+    let open = missed(&w.store(), true);
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].order_id.as_deref(), later["id"].as_str());
+    let closed = missed(&w.store(), false)
+        .into_iter()
+        .find(|a| a.order_id.as_deref() == late["id"].as_str())
+        .unwrap();
+    assert_eq!(closed.resolved_at, Some(at("2026-12-10T09:00:00Z")));
+    assert_eq!(
+        closed.resolution.as_deref(),
+        Some(format!("a purchase arrived late (exchange {exchange})").as_str())
+    );
+    purchase(&later, "2027-01-02T07:00:00Z", 100, "chf");
+    assert_eq!(detect("2027-01-02T09:00:00Z"), 0);
+    let open = missed(&w.store(), true);
+    assert_eq!(
+        open.len(),
+        1,
+        "December stays missed for {}: {open:?}",
+        later["id"]
+    );
+    assert!(open[0].resolved_at.is_none());
+}
+
+#[test]
 fn the_outbox_receives_eml_files_instead_of_smtp() {
     let w = world_with("outbox_dir = \"outbox\"\n");
     let order = w.create_order("eur", ScriptType::P2wpkh, "15");

@@ -56,7 +56,8 @@ pub async fn mail_alerts(
 
 /// Raises `missed_order` for each active order with no exchange between the
 /// start of the month and `missed_after_days` after its reminder day (for
-/// this month and the last); how many were raised.
+/// this month and the last); how many were raised. A purchase that arrives
+/// later, before the next month's reminder day, closes the alert.
 pub fn detect_missed_orders(
     store: &Store,
     settings: &Settings,
@@ -80,6 +81,18 @@ pub fn detect_missed_orders(
             if !arrived.is_empty() {
                 continue;
             }
+            let subject = format!("{}:{period}", order.id);
+            // A purchase after the deadline but before the next month's
+            // reminder day is this month's, late: it closes the alert.
+            let next_due = due_at(period.next(), order.day, settings.hour, settings.timezone);
+            if let Some(late) = store
+                .exchange_ids_between(&order.id, deadline, next_due)?
+                .first()
+            {
+                let why = format!("a purchase arrived late (exchange {late})");
+                store.resolve_alert(&AlertKind::MissedOrder.key(&subject), &why, now)?;
+                continue;
+            }
             let new = store.raise_alert(
                 &NewAlert {
                     kind: AlertKind::MissedOrder,
@@ -97,7 +110,7 @@ pub fn detect_missed_orders(
                             .map(|i| i.formatted())
                             .unwrap_or_else(|_| order.debitor_iban.clone())
                     ),
-                    subject: format!("{}:{period}", order.id),
+                    subject,
                 },
                 now,
             )?;

@@ -6,6 +6,10 @@
 //! hello-world server on the same HTTP stack (hyper under axum) that stores
 //! nothing, with the ratio of the two rates.
 //!
+//! Each server runs on a runtime of its own, as `serve` does in its process;
+//! the senders, who stand for Pocket, on another. (They share the machine's
+//! cores all the same.)
+//!
 //! Run with `cargo bench --bench webhooks`.
 #![allow(clippy::unwrap_used)]
 
@@ -23,26 +27,33 @@ const SECRET: &str = "bench-secret";
 
 fn main() {
     pocket_dca::pocket::install_crypto_provider();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run(1_000, 1));
-    // Alternating rounds, so that both see the same machine; medians.
+    // The senders stand for Pocket: a runtime of their own, as another
+    // process would be; each server gets a fresh runtime, as `serve` has.
+    let senders = runtime();
+    run_ours(&senders, 1_000, 1);
+    // Alternating rounds, so that both see the same machine; the ratio is
+    // taken in each round (the machine's speed drifts between rounds).
     let (mut hello, mut ours) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        hello.push(runtime.block_on(hello_world(DELIVERIES, SENDERS)));
-        ours.push(runtime.block_on(run(DELIVERIES, SENDERS)));
+        hello.push(hello_world(&senders, DELIVERIES, SENDERS));
+        ours.push(run_ours(&senders, DELIVERIES, SENDERS));
     }
-    let median = |v: &mut Vec<f64>| {
+    let ratios: Vec<f64> = ours.iter().zip(&hello).map(|(o, h)| o / h).collect();
+    let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let (hello, ours) = (median(&mut hello), median(&mut ours));
+    let (ratio, hello, ours) = (median(ratios), median(hello), median(ours));
     println!(
-        "webhooks: {SENDERS} senders, medians of {ROUNDS} rounds: {ours:.0}/s against {hello:.0}/s, {:.2} × the hello-world server's rate",
-        ours / hello
+        "webhooks: {SENDERS} senders, medians of {ROUNDS} rounds: {ours:.0}/s against {hello:.0}/s; {ratio:.2} × the hello-world server's rate (median of each round's ratio)"
     );
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// Rounds of each server.
@@ -141,31 +152,36 @@ fn report(what: &str, count: usize, sent: &Sent) -> f64 {
 
 /// The yardstick: a server that answers every POST with a small JSON and
 /// keeps nothing.
-async fn hello_world(count: usize, concurrency: usize) -> f64 {
+fn hello_world(senders: &tokio::runtime::Runtime, count: usize, concurrency: usize) -> f64 {
+    let server = runtime();
     let app = axum::Router::new().route(
         "/webhooks/pocket",
         axum::routing::post(|_body: axum::body::Bytes| async {
             axum::Json(serde_json::json!({"stored": 1}))
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = server
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let url = format!("http://{}/webhooks/pocket", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let sent = send_all(&url, count, concurrency).await;
-    server.abort();
+    server.spawn(async move { axum::serve(listener, app).await });
+    let sent = senders.block_on(send_all(&url, count, concurrency));
+    server.shutdown_background();
     report(&format!("hello-world: {concurrency} senders"), count, &sent)
 }
 
-async fn run(count: usize, concurrency: usize) -> f64 {
+/// The service `serve` runs, on a runtime of its own.
+fn run_ours(senders: &tokio::runtime::Runtime, count: usize, concurrency: usize) -> f64 {
+    let server = runtime();
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
         "[database]\npath = \"bench.sqlite3\"\n[pocket]\nwebhook_secret = \"{SECRET}\"\n[server]\nwebhook_listen = \"127.0.0.1:0\"\ndashboard_listen = \"127.0.0.1:0\"\n[sync]\ninterval_minutes = 0\n"
     );
     let config = Config::parse(&text, dir.path(), &|_: &str| None).unwrap();
-    let running = service::start(&config).await.unwrap();
+    let running = server.block_on(service::start(&config)).unwrap();
     let url = format!("http://{}/webhooks/pocket", running.webhook_addr);
-    let sent = send_all(&url, count, concurrency).await;
-    running.stop().await.unwrap();
+    let sent = senders.block_on(send_all(&url, count, concurrency));
+    server.block_on(running.stop()).unwrap();
     let stored = Store::open(&dir.path().join("bench.sqlite3"))
         .unwrap()
         .delivery_count()

@@ -68,6 +68,7 @@ fn main() {
         min_confirmations: 1,
         unseen_after_hours: 12,
         interval_minutes: 10,
+        alert_on_spend: false,
     };
     let backend = Backend::connect(&config).unwrap();
     let mut scan_with = |full: bool| {

@@ -80,10 +80,13 @@ pub enum AlertKind {
     ChainUnexplained,
     /// A payout's transaction was replaced by another, not reported.
     ChainReplaced,
+    /// The coins a confirmed payout delivered were spent (`[chain]
+    /// alert_on_spend`).
+    PayoutSpent,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 23] = [
+    pub const ALL: [AlertKind; 24] = [
         AlertKind::Interrupted,
         AlertKind::Refunded,
         AlertKind::RefundAfterSettlement,
@@ -107,6 +110,7 @@ impl AlertKind {
         AlertKind::ChainReorganised,
         AlertKind::ChainUnexplained,
         AlertKind::ChainReplaced,
+        AlertKind::PayoutSpent,
     ];
 
     /// The name stored, shown and used in dedup keys.
@@ -135,6 +139,7 @@ impl AlertKind {
             AlertKind::ChainReorganised => "chain_reorganised",
             AlertKind::ChainUnexplained => "coins_without_webhook",
             AlertKind::ChainReplaced => "chain_replaced",
+            AlertKind::PayoutSpent => "payout_spent",
         }
     }
 
@@ -170,6 +175,7 @@ impl AlertKind {
                 | AlertKind::ChainReorganised
                 | AlertKind::ChainUnexplained
                 | AlertKind::ChainReplaced
+                | AlertKind::PayoutSpent
         )
     }
 
@@ -224,7 +230,7 @@ mod tests {
         assert_eq!(AlertKind::Interrupted.key("e1"), "interrupted:e1");
         assert_eq!(AlertKind::ForeignAddress.severity(), Severity::Critical);
         assert!(!AlertKind::UnknownOrder.mailed());
-        assert_eq!(AlertKind::mailed_kinds().len(), 17);
+        assert_eq!(AlertKind::mailed_kinds().len(), 18);
         assert_eq!(AlertKind::UnknownEvent.severity(), Severity::Info);
     }
 }

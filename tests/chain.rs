@@ -364,3 +364,87 @@ fn held_and_misreported(backend: &str, seed: u8) {
     assert_eq!(onchain(&rig, &held)["status"], "unseen");
     assert_eq!(onchain(&rig, &misreported)["status"], "mismatch");
 }
+
+#[test]
+fn a_spent_payout_is_alerted_once_when_asked_for() {
+    on_both(spent_payout);
+}
+
+fn spent_payout(backend: &str, seed: u8) {
+    let rig = chain_rig(backend, 101 + seed, "alert_on_spend = true\n");
+    let id = paid_out(&rig);
+    rig.sandbox.post("/sandbox/blocks", json!({"count": 1}));
+    rig.settle();
+    // Confirmed and still there: nothing to say.
+    assert_eq!(scan_all(&rig)["spent"], 0);
+    assert_eq!(onchain(&rig, &id)["status"], "confirmed");
+    let payout = rig.exchange(&id)["payout"].clone();
+    let spend = rig.sandbox.post(
+        "/sandbox/chain/spend",
+        json!({"txid": payout["txid"], "vout": payout["vout"]}),
+    );
+    let spender = spend["txid"].as_str().unwrap();
+    let spent_alerts = || -> Vec<Value> {
+        let alerts = rig.alerts().into_iter();
+        alerts.filter(|a| a["kind"] == "payout_spent").collect()
+    };
+    // Off (the default): the spend is the owner's business.
+    rig.use_chain(backend, "");
+    assert_eq!(scan_all(&rig)["spent"], 0);
+    assert!(spent_alerts().is_empty());
+    // On: one alert naming the spending transaction, in the mempool or not.
+    rig.use_chain(backend, "alert_on_spend = true\n");
+    let all = scan_all(&rig);
+    assert_eq!(all["spent"], 1, "{all}");
+    let alerts = spent_alerts();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let message = alerts[0]["message"].as_str().unwrap();
+    assert!(message.contains(spender), "{message}");
+    assert!(
+        message.contains(&format!(
+            "{}:{}",
+            payout["txid"].as_str().unwrap(),
+            payout["vout"]
+        )),
+        "{message}"
+    );
+    assert_eq!(alerts[0]["exchange_id"], id.as_str());
+    rig.sandbox.post("/sandbox/blocks", json!({"count": 1}));
+    assert_eq!(scan_all(&rig)["spent"], 0, "raised once");
+    assert_eq!(spent_alerts().len(), 1);
+    // The payout itself is still as Pocket reported it, and the spend
+    // brought no coins to explain.
+    assert_eq!(onchain(&rig, &id)["status"], "confirmed");
+    let kinds: Vec<Value> = rig
+        .alerts()
+        .into_iter()
+        .map(|a| a["kind"].clone())
+        .collect();
+    assert_eq!(kinds, ["payout_spent"]);
+}
+
+/// `serve` itself: no `chain scan`; its job checks a payout it has not
+/// checked yet at the next tick (each minute). One backend: the schedule is
+/// the same for both.
+#[test]
+fn serve_checks_a_new_payout_on_the_chain_by_itself() {
+    let mut rig = ServiceRig::start("chain-client", "chain-secret", 97, "", |_| {});
+    rig.serve_with_chain("electrum", "");
+    let id = paid_out(&rig);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(100);
+    loop {
+        let status = onchain(&rig, &id);
+        if status["status"] == "unconfirmed" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve did not check the payout within a tick: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    let mut cmd = tool(rig.dir.path());
+    cmd.args(["chain", "status", "--json"]);
+    let status = run_json(&mut cmd);
+    assert!(status["last_check"].is_string(), "{status}");
+}

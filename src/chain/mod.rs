@@ -8,6 +8,7 @@ mod error;
 pub mod proof;
 pub mod rules;
 mod scan;
+mod spend;
 mod verify;
 
 use std::path::PathBuf;
@@ -29,6 +30,8 @@ pub struct Checked {
     pub server: String,
     pub payouts: Report,
     pub windows: ScanReport,
+    /// New alerts for spent payouts (`[chain] alert_on_spend`; 0 when off).
+    pub spent: usize,
 }
 
 /// Follows a scan: (orders done, orders).
@@ -49,10 +52,15 @@ pub fn check_now(
         let patience = Patience::of(config);
         let payouts = check_payouts(&backend, store, patience, options.order.as_ref(), now)?;
         let windows = scan_windows(&backend, store, now, options, progress)?;
+        let spent = match config.alert_on_spend {
+            true => spend::check_spends(&backend, store, options.order.as_ref(), now)?,
+            false => 0,
+        };
         Ok(Checked {
             server,
             payouts,
             windows,
+            spent,
         })
     });
     match &result {

@@ -35,8 +35,9 @@ pub struct StatusArgs {
 /// (its output is read from the transaction) and confirm; the server's
 /// merkle proof and the block's proof of work are checked, not believed.
 /// Every window address (and the wallet's gap limit beyond) is scanned:
-/// coins that came without a webhook are found and alerted. `serve` does
-/// this every [chain] interval_minutes.
+/// coins that came without a webhook are found and alerted. With [chain]
+/// alert_on_spend, a confirmed payout whose coins were spent is alerted.
+/// `serve` does this every [chain] interval_minutes.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  pocket-dca chain scan\n  pocket-dca chain scan --order 64decab6 --full --json"
@@ -50,7 +51,7 @@ pub struct ScanArgs {
     #[arg(long)]
     full: bool,
 
-    /// Print JSON: {"server", "payouts": {"tip_height", "checked", "confirmed", "unconfirmed", "unseen", "mismatch", "alerts"}, "windows": {"addresses", "used", "unexplained", "alerts"}}
+    /// Print JSON: {"server", "payouts": {"tip_height", "checked", "confirmed", "unconfirmed", "unseen", "mismatch", "alerts"}, "windows": {"addresses", "used", "unexplained", "alerts"}, "spent"}
     #[arg(long)]
     json: bool,
 }
@@ -136,7 +137,10 @@ async fn scan(ctx: &Context<'_>, args: ScanArgs) -> anyhow::Result<ExitCode> {
         "scanned {} addresses: {} with history, {} transactions no Pocket report explains",
         windows.addresses, windows.used, windows.unexplained
     );
-    let alerts = report.alerts + windows.alerts;
+    if checked.spent > 0 {
+        println!("{} payouts whose coins were spent", checked.spent);
+    }
+    let alerts = report.alerts + windows.alerts + checked.spent;
     if alerts > 0 {
         println!("{alerts} new alerts: pocket-dca alerts");
     }

@@ -76,6 +76,7 @@ pub(super) fn validate(raw: RawChain, problems: &mut Problems) -> ChainConfig {
             DEFAULT_CHAIN_INTERVAL_MINUTES,
             "a number of minutes from 0 (off) to 1440",
         ),
+        alert_on_spend: raw.alert_on_spend.unwrap_or(false),
     }
 }
 

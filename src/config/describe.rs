@@ -110,7 +110,7 @@ impl Config {
     }
 
     /// The `[sync]` and `[chain]` settings in effect.
-    fn describe_chain(&self) -> [(&'static str, String); 7] {
+    fn describe_chain(&self) -> [(&'static str, String); 8] {
         let chain = &self.chain;
         [
             (
@@ -129,6 +129,7 @@ impl Config {
                 chain.unseen_after_hours.to_string(),
             ),
             ("chain.interval_minutes", chain.interval_minutes.to_string()),
+            ("chain.alert_on_spend", chain.alert_on_spend.to_string()),
         ]
     }
 

@@ -25,6 +25,7 @@ pub(super) struct RawChain {
     pub(super) min_confirmations: Option<i64>,
     pub(super) unseen_after_hours: Option<i64>,
     pub(super) interval_minutes: Option<i64>,
+    pub(super) alert_on_spend: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

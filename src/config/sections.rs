@@ -120,6 +120,8 @@ pub struct ChainConfig {
     pub min_confirmations: u32,
     pub unseen_after_hours: u32,
     pub interval_minutes: u32,
+    /// Alert when the coins of a confirmed payout are spent.
+    pub alert_on_spend: bool,
 }
 
 impl ChainConfig {

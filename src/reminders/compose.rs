@@ -269,6 +269,7 @@ fn alert_headline(alert: &AlertRow) -> String {
         "chain_reorganised" => "A confirmed payout lost its confirmations",
         "coins_without_webhook" => "Coins arrived that no Pocket report explains",
         "chain_replaced" => "A payout transaction was replaced",
+        "payout_spent" => "The coins of a payout were spent",
         other => other,
     };
     if alert.severity == "critical" {

@@ -300,6 +300,19 @@ impl Engine {
         })
     }
 
+    /// The owner spends the payout output `txid:vout` (in the mempool until
+    /// the next block): coins that left cold storage. The spending txid.
+    pub fn spend_payout(&self, txid: &str, vout: u32) -> Result<String> {
+        let txid: bitcoin::Txid = txid
+            .parse()
+            .map_err(|_| ApiError::bad("invalid_txid", format!("{txid} (sandbox code)")))?;
+        let state = self.state();
+        self.commit(state, |s| -> Result<_> {
+            let outpoint = bitcoin::OutPoint::new(txid, vout);
+            Ok(ledger::sweep(s, &self.treasury, outpoint, 500)?.to_string())
+        })
+    }
+
     /// Pocket corrects a payout (a replaced transaction, a block height):
     /// the settled exchange is sent again with the changed fields.
     pub fn correct_payout(&self, id: &str, correction: &Correction) -> Result<Exchange> {

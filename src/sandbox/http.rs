@@ -48,6 +48,7 @@ pub fn router(engine: Shared) -> Router {
         .route("/sandbox/chain/pay", post(pay_outside))
         .route("/sandbox/chain/reorg", post(reorganise))
         .route("/sandbox/chain/replace", post(replace_payout))
+        .route("/sandbox/chain/spend", post(spend_payout))
         .route("/sandbox/clock", get(clock).post(set_clock))
         .route("/sandbox/prices", get(prices).post(set_prices))
         .route("/sandbox/webhooks", get(webhooks).post(set_faults))
@@ -254,6 +255,19 @@ async fn replace_payout(State(engine): State<Shared>, body: Bytes) -> Result<Res
     }
     let request: Replace = parse_body(&body)?;
     let txid = engine.replace_payout(&request.txid, request.report)?;
+    Ok(Json(json!({"txid": txid})).into_response())
+}
+
+/// `{"txid", "vout"}`: the owner spends a payout.
+async fn spend_payout(State(engine): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Spend {
+        txid: String,
+        vout: u32,
+    }
+    let request: Spend = parse_body(&body)?;
+    let txid = engine.spend_payout(&request.txid, request.vout)?;
     Ok(Json(json!({"txid": txid})).into_response())
 }
 

@@ -335,6 +335,61 @@ pub(super) fn pay(
     Ok(tx.compute_txid())
 }
 
+/// The owner of `outpoint` moves its whole value, less `fee`, to the
+/// treasury (in the mempool): a wallet spending a payout. The sandbox holds
+/// none of the owner's keys, so the input carries no signature; the chain
+/// servers pass transactions on as they are. Its txid.
+pub(super) fn sweep(
+    state: &State,
+    treasury: &Treasury,
+    outpoint: OutPoint,
+    fee: u64,
+) -> Result<Txid> {
+    let txid = outpoint.txid.to_string();
+    let unknown = || ApiError::bad("unknown_output", format!("{outpoint} (sandbox code)"));
+    let (raw, _) = state.transaction_raw(&txid)?.ok_or_else(unknown)?;
+    let prev: Transaction = deserialize_hex(&raw).map_err(ApiError::internal)?;
+    let output = prev
+        .output
+        .get(outpoint.vout as usize)
+        .ok_or_else(unknown)?;
+    let spent = state
+        .outputs_to(&scripthash(&output.script_pubkey))?
+        .into_iter()
+        .any(|o| o.txid == txid && o.vout == outpoint.vout && o.spent_by.is_some());
+    if spent {
+        return Err(ApiError::bad(
+            "already_spent",
+            format!("{outpoint} is spent already (sandbox code)"),
+        ));
+    }
+    let value = output
+        .value
+        .checked_sub(Amount::from_sat(fee))
+        .ok_or_else(|| {
+            ApiError::bad(
+                "too_small",
+                format!("{outpoint} cannot pay the fee of {fee} sat (sandbox code)"),
+            )
+        })?;
+    let tx = Transaction {
+        version: Version::TWO,
+        lock_time: LockTime::ZERO,
+        input: vec![TxIn {
+            previous_output: outpoint,
+            script_sig: ScriptBuf::new(),
+            sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
+            witness: Witness::new(),
+        }],
+        output: vec![TxOut {
+            value,
+            script_pubkey: treasury.script(),
+        }],
+    };
+    insert(state, &tx, None)?;
+    Ok(tx.compute_txid())
+}
+
 /// Replaces a mempool transaction of the treasury by one spending the same
 /// inputs to the same outputs, its change 1,000 sat smaller (a higher fee):
 /// what a wallet's fee bump does. The new txid.

@@ -247,6 +247,27 @@ impl ServiceRig {
         std::fs::write(self.dir.path().join("pocket-dca.toml"), text).unwrap();
     }
 
+    /// Restarts the service from the config the CLI reads, with `[chain]`
+    /// on `backend` (as [`ServiceRig::use_chain`]) and its schedule, on the
+    /// same webhook address: `serve` checks the chain by itself.
+    pub fn serve_with_chain(&mut self, backend: &str, extra: &str) {
+        self.use_chain(backend, extra);
+        let old = self.service.take().unwrap();
+        let addr = old.webhook_addr;
+        self.sandbox.runtime.block_on(old.stop()).unwrap();
+        let text = std::fs::read_to_string(self.dir.path().join("pocket-dca.toml")).unwrap();
+        let config =
+            pocket_dca::config::Config::parse(&text, self.dir.path(), &|_: &str| None).unwrap();
+        let running = self.sandbox.runtime.block_on(async {
+            let webhooks = tokio::net::TcpListener::bind(addr).await.unwrap();
+            let dashboard = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            pocket_dca::service::start_on(&config, webhooks, dashboard, true)
+                .await
+                .unwrap()
+        });
+        self.service = Some(running);
+    }
+
     pub fn exchanges(&self) -> Vec<serde_json::Value> {
         let mut cmd = tool(self.dir.path());
         cmd.args(["exchanges", "--json"]);

@@ -1,0 +1,86 @@
+//! Optional (`[chain] alert_on_spend`): an alert when the coins a confirmed
+//! payout delivered are spent, for people who keep them in cold storage.
+//! Each payout is asked about until its spend was seen once; a spend is a
+//! fact, alerted once (and kept when the user acknowledges it).
+
+use chrono::{DateTime, Utc};
+
+use super::backend::Backend;
+use super::error::Error;
+use super::rules::Status;
+use crate::alerts::{AlertKind, NewAlert};
+use crate::format::btc;
+use crate::pocket::OrderId;
+use crate::store::{ExchangeFilter, ExchangeRow, Store};
+
+/// Asks the server about every confirmed payout (of `order`) whose spend
+/// was not seen yet; the new alerts.
+pub fn check_spends(
+    backend: &Backend,
+    store: &Store,
+    order: Option<&OrderId>,
+    now: DateTime<Utc>,
+) -> Result<usize, Error> {
+    let confirmed: std::collections::HashSet<_> = store
+        .onchain_all()?
+        .into_iter()
+        .filter(|o| o.status == Status::Confirmed.as_str())
+        .map(|o| (o.exchange_id, o.txid))
+        .collect();
+    let filter = ExchangeFilter {
+        order_id: order.cloned(),
+        state: None,
+    };
+    let mut raised = 0;
+    for row in store.exchanges(&filter)? {
+        let Some(payout) = row.payout.as_ref().filter(|p| p.kind.is_none()) else {
+            continue;
+        };
+        if !confirmed.contains(&(row.id.clone(), payout.txid.clone())) {
+            continue;
+        }
+        let Ok(txid) = payout.txid.parse::<bitcoin::Txid>() else {
+            continue;
+        };
+        let outpoint = bitcoin::OutPoint::new(txid, payout.vout);
+        let alert = notice(&row, &outpoint, None);
+        if store.alert_raised(&alert.dedup_key())? {
+            continue;
+        }
+        if let Some((spender, _)) = backend.spender(outpoint)? {
+            let alert = notice(&row, &outpoint, Some(spender));
+            raised += usize::from(store.raise_alert(&alert, now)?.is_some());
+        }
+    }
+    Ok(raised)
+}
+
+/// The alert for the payout `outpoint` of `row`, spent by `spender`.
+fn notice(
+    row: &ExchangeRow,
+    outpoint: &bitcoin::OutPoint,
+    spender: Option<bitcoin::Txid>,
+) -> NewAlert {
+    let (address, amount) = row
+        .payout
+        .as_ref()
+        .map_or((String::new(), String::new()), |p| {
+            (
+                p.address.clone(),
+                p.amount_sat
+                    .map(|a| format!("{} BTC", btc(a)))
+                    .unwrap_or_default(),
+            )
+        });
+    let spender = spender.map(|t| t.to_string()).unwrap_or_default();
+    NewAlert {
+        kind: AlertKind::PayoutSpent,
+        order_id: row.order_id.clone(),
+        exchange_id: Some(row.id.clone()),
+        message: format!(
+            "Exchange {}: the coins of the payout {outpoint} ({amount} to {address}) were spent by transaction {spender}. If you did not spend them yourself, someone else has your wallet's keys: move what is left now.",
+            row.id.short()
+        ),
+        subject: outpoint.to_string(),
+    }
+}

@@ -371,7 +371,7 @@ fn a_spent_payout_is_alerted_once_when_asked_for() {
 }
 
 fn spent_payout(backend: &str, seed: u8) {
-    let rig = chain_rig(backend, 101 + seed, "alert_on_spend = true\n");
+    let rig = chain_rig(backend, 141 + seed, "alert_on_spend = true\n");
     let id = paid_out(&rig);
     rig.sandbox.post("/sandbox/blocks", json!({"count": 1}));
     rig.settle();
@@ -428,7 +428,7 @@ fn spent_payout(backend: &str, seed: u8) {
 /// the same for both.
 #[test]
 fn serve_checks_a_new_payout_on_the_chain_by_itself() {
-    let mut rig = ServiceRig::start("chain-client", "chain-secret", 97, "", |_| {});
+    let mut rig = ServiceRig::start("chain-client", "chain-secret", 151, "", |_| {});
     rig.serve_with_chain("electrum", "");
     let id = paid_out(&rig);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(100);

@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod electrum;
+pub mod reminders;
 pub mod smtp;
 
 use std::path::PathBuf;

@@ -11,8 +11,9 @@ use crate::service::demo;
 ///
 /// Starts the Pocket sandbox and `serve` on free loopback ports with a fresh
 /// database in DIR, creates two orders (EUR to P2WPKH, CHF to taproot) from a
-/// wallet generated in memory, and plays twelve months of reminders,
-/// payments, an identification, a refund and payout batches through them.
+/// wallet generated in memory, and plays twelve months (and this one up to
+/// today) of reminders, payments, an identification, a refund and payout
+/// batches through them.
 /// Then prints `dashboard: URL`, `config: PATH` and `outbox: PATH` and keeps
 /// serving until Ctrl-C. Running it again recreates DIR.
 #[derive(Debug, clap::Args)]

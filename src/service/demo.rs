@@ -1,7 +1,8 @@
 //! `pocket-dca demo`: the whole tool on one machine, for real. The sandbox
 //! and the service run in this process on free loopback ports with a fresh
 //! database; a wallet generated in memory signs two orders (EUR to P2WPKH,
-//! CHF to taproot); then twelve months are played through the sandbox —
+//! CHF to taproot); then twelve months, and this one up to today, are
+//! played through the sandbox —
 //! reminders into the outbox, payments, an identification interruption, a
 //! refund, end-of-day payout batches — so that webhooks, reconciliation and
 //! reminders all run as they would against Pocket.
@@ -224,7 +225,7 @@ async fn go_live(config: &Config) -> Result<tokio_cron_scheduler::JobScheduler, 
         .map_err(step("starting the scheduler"))
 }
 
-/// Plays twelve months through the sandbox.
+/// Plays twelve months through the sandbox, and this month up to today.
 async fn play(config: &Config, demo: &Demo, progress: impl Fn(u32)) -> Result<(), Error> {
     let engine = &demo.sandbox.engine;
     let client_id = config
@@ -257,20 +258,32 @@ async fn play(config: &Config, demo: &Demo, progress: impl Fn(u32)) -> Result<()
         .set_clock(first.start(tz) - ChronoDuration::days(3))
         .map_err(step("setting the sandbox clock"))?;
     let created = create_orders(&client, &mut store, engine).await?;
-    let mut period = first;
-    for i in 0..MONTHS {
+    let set_prices = |i: u32| {
         engine
             .set_prices(Prices {
                 eur: price(i, 5_800_000),
                 chf: price(i, 5_400_000),
                 gbp: price(i, 5_000_000),
             })
-            .map_err(step("setting prices"))?;
+            .map_err(step("setting prices"))
+    };
+    let mut period = first;
+    for i in 0..MONTHS {
+        set_prices(i)?;
         for order in &created {
             month.play(&mut store, order, period, i).await?;
         }
         progress(i + 1);
         period = period.next();
+    }
+    // And this month's purchases whose day is two days past (what they
+    // bring is done by then): the demo ends today with nothing missing.
+    set_prices(MONTHS)?;
+    for order in &created {
+        let due = reminders::due_at(period, order.day, month.settings.hour, tz);
+        if due + ChronoDuration::days(2) <= Utc::now() {
+            month.play(&mut store, order, period, MONTHS).await?;
+        }
     }
     engine
         .set_clock(Utc::now())

@@ -205,6 +205,48 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// For each output (with the script it pays), the transaction that
+    /// spends it, if the server knows one. Electrum: one batch of histories
+    /// for all, and the transactions of only those whose history holds more
+    /// than the output's own; Esplora: a request per output.
+    pub fn spenders(
+        &self,
+        outputs: &[(bitcoin::OutPoint, ScriptBuf)],
+    ) -> Result<Vec<Option<Txid>>, Error> {
+        if let Backend::Esplora(_) = self {
+            return outputs
+                .iter()
+                .map(|(outpoint, _)| Ok(self.spender(*outpoint)?.map(|(txid, _)| txid)))
+                .collect();
+        }
+        let scripts: Vec<ScriptBuf> = outputs.iter().map(|(_, s)| s.clone()).collect();
+        let histories = self.histories(&scripts)?;
+        let others: Vec<Txid> = outputs
+            .iter()
+            .zip(&histories)
+            .flat_map(|((outpoint, _), h)| {
+                h.iter()
+                    .map(|(t, _)| *t)
+                    .filter(move |t| *t != outpoint.txid)
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let txs = self.raw_transactions(&others)?;
+        Ok(outputs
+            .iter()
+            .zip(&histories)
+            .map(|((outpoint, _), history)| {
+                history.iter().map(|(t, _)| *t).find(|t| {
+                    txs.get(t)
+                        .is_some_and(|tx| tx.input.iter().any(|i| i.previous_output == *outpoint))
+                })
+            })
+            .collect())
+    }
+}
+
 /// Scripts (or transactions) per Electrum batch.
 const HISTORY_BATCH: usize = 500;
 

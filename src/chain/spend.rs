@@ -1,7 +1,8 @@
 //! Optional (`[chain] alert_on_spend`): an alert when the coins a confirmed
 //! payout delivered are spent, for people who keep them in cold storage.
-//! Each payout is asked about until its spend was seen once; a spend is a
-//! fact, alerted once (and kept when the user acknowledges it).
+//! Each payout is asked about until its spend was seen once (over Electrum
+//! one batch of histories for all); a spend is a fact, alerted once (and
+//! kept when the user acknowledges it).
 
 use chrono::{DateTime, Utc};
 
@@ -12,6 +13,7 @@ use crate::alerts::{AlertKind, NewAlert};
 use crate::format::btc;
 use crate::pocket::OrderId;
 use crate::store::{ExchangeFilter, ExchangeRow, Store};
+use crate::wallet::parse_address;
 
 /// Asks the server about every confirmed payout (of `order`) whose spend
 /// was not seen yet; the new alerts.
@@ -31,7 +33,8 @@ pub fn check_spends(
         order_id: order.cloned(),
         state: None,
     };
-    let mut raised = 0;
+    // The payouts to ask about: confirmed, their spend not seen yet.
+    let mut asked = Vec::new();
     for row in store.exchanges(&filter)? {
         let Some(payout) = row.payout.as_ref().filter(|p| p.kind.is_none()) else {
             continue;
@@ -39,16 +42,22 @@ pub fn check_spends(
         if !confirmed.contains(&(row.id.clone(), payout.txid.clone())) {
             continue;
         }
-        let Ok(txid) = payout.txid.parse::<bitcoin::Txid>() else {
+        let (Ok(txid), Ok(address)) = (
+            payout.txid.parse::<bitcoin::Txid>(),
+            parse_address(&payout.address),
+        ) else {
             continue;
         };
         let outpoint = bitcoin::OutPoint::new(txid, payout.vout);
-        let alert = notice(&row, &outpoint, None);
-        if store.alert_raised(&alert.dedup_key())? {
-            continue;
+        if !store.alert_raised(&notice(&row, &outpoint, None).dedup_key())? {
+            asked.push((row, (outpoint, address.script_pubkey())));
         }
-        if let Some((spender, _)) = backend.spender(outpoint)? {
-            let alert = notice(&row, &outpoint, Some(spender));
+    }
+    let outputs: Vec<_> = asked.iter().map(|(_, output)| output.clone()).collect();
+    let mut raised = 0;
+    for ((row, (outpoint, _)), spender) in asked.iter().zip(backend.spenders(&outputs)?) {
+        if let Some(spender) = spender {
+            let alert = notice(row, outpoint, Some(spender));
             raised += usize::from(store.raise_alert(&alert, now)?.is_some());
         }
     }

@@ -49,7 +49,8 @@ pub fn check_spends(
             continue;
         };
         let outpoint = bitcoin::OutPoint::new(txid, payout.vout);
-        if !store.alert_raised(&notice(&row, &outpoint, None).dedup_key())? {
+        // One alert per output (several exchanges may share it).
+        if !store.alert_raised(&AlertKind::PayoutSpent.key(&outpoint.to_string()))? {
             asked.push((row, (outpoint, address.script_pubkey())));
         }
     }
@@ -57,7 +58,7 @@ pub fn check_spends(
     let mut raised = 0;
     for ((row, (outpoint, _)), spender) in asked.iter().zip(backend.spenders(&outputs)?) {
         if let Some(spender) = spender {
-            let alert = notice(row, outpoint, Some(spender));
+            let alert = notice(row, outpoint, spender);
             raised += usize::from(store.raise_alert(&alert, now)?.is_some());
         }
     }
@@ -65,11 +66,7 @@ pub fn check_spends(
 }
 
 /// The alert for the payout `outpoint` of `row`, spent by `spender`.
-fn notice(
-    row: &ExchangeRow,
-    outpoint: &bitcoin::OutPoint,
-    spender: Option<bitcoin::Txid>,
-) -> NewAlert {
+fn notice(row: &ExchangeRow, outpoint: &bitcoin::OutPoint, spender: bitcoin::Txid) -> NewAlert {
     let (address, amount) = row
         .payout
         .as_ref()
@@ -81,7 +78,6 @@ fn notice(
                     .unwrap_or_default(),
             )
         });
-    let spender = spender.map(|t| t.to_string()).unwrap_or_default();
     NewAlert {
         kind: AlertKind::PayoutSpent,
         order_id: row.order_id.clone(),

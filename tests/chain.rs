@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{ServiceRig, run_json, tool};
+use common::{ServiceRig, http_get, run_json, tool};
 use pocket_dca::wallet::ScriptType;
 use serde_json::{Value, json};
 
@@ -409,12 +409,22 @@ fn spent_payout(backend: &str, seed: u8) {
         "{message}"
     );
     assert_eq!(alerts[0]["exchange_id"], id.as_str());
+    // Recorded with the payout's on-chain status, and shown on its badge.
+    assert_eq!(onchain(&rig, &id)["spent_by"], spender);
+    let order = rig.exchange(&id)["order_id"].as_str().unwrap().to_string();
+    let (status, page) = http_get(&format!("{}/orders/{order}", rig.dashboard_url()));
+    assert_eq!(status, 200);
+    assert!(page.contains("confirmed · 1 · spent"), "{page}");
     rig.sandbox.post("/sandbox/blocks", json!({"count": 1}));
     assert_eq!(scan_all(&rig)["spent"], 0, "raised once");
     assert_eq!(spent_alerts().len(), 1);
     // The payout itself is still as Pocket reported it, and the spend
     // brought no coins to explain.
-    assert_eq!(onchain(&rig, &id)["status"], "confirmed");
+    let status = onchain(&rig, &id);
+    assert_eq!(
+        (status["status"].as_str(), status["spent_by"].as_str()),
+        (Some("confirmed"), Some(spender))
+    );
     let kinds: Vec<Value> = rig
         .alerts()
         .into_iter()

@@ -216,6 +216,7 @@ fn record(
         inputs: inputs.to_vec(),
         first_checked_at: first_checked,
         checked_at: now,
+        spent_by: None,
     })?;
     Ok(new)
 }

@@ -55,6 +55,9 @@ struct OnchainView {
     checked_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
+    /// The transaction that spent the output ([chain] alert_on_spend).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spent_by: Option<String>,
 }
 
 fn onchain_view(row: &OnchainRow) -> OnchainView {
@@ -65,6 +68,7 @@ fn onchain_view(row: &OnchainRow) -> OnchainView {
         block_time: row.block_time.as_ref().map(timestamp::format),
         checked_at: timestamp::format(&row.checked_at),
         detail: row.detail.clone(),
+        spent_by: row.spent_by.clone(),
     }
 }
 

@@ -84,19 +84,6 @@ impl Store {
             .optional()?)
     }
 
-    /// Whether an alert was ever raised under `dedup_key` (open or not).
-    pub fn alert_raised(&self, dedup_key: &str) -> Result<bool, Error> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT 1 FROM alerts WHERE dedup_key = ?1",
-                [dedup_key],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
-    }
-
     /// Closes the alert raised under `dedup_key`, if one is open: a fact
     /// that stopped being true (an interruption that resolved, a reminder
     /// that went out after all), with the time and `why`.

@@ -43,9 +43,12 @@ pub struct OnchainRow {
     pub first_checked_at: DateTime<Utc>,
     #[serde(with = "crate::pocket::timestamp")]
     pub checked_at: DateTime<Utc>,
+    /// The transaction that spent the payout's output, once seen (`[chain]
+    /// alert_on_spend`); kept by later checks of the same txid.
+    pub spent_by: Option<String>,
 }
 
-const COLUMNS: &str = "exchange_id, txid, status, confirmations, block_height, block_time, detail, first_checked_at, checked_at, inputs";
+const COLUMNS: &str = "exchange_id, txid, status, confirmations, block_height, block_time, detail, first_checked_at, checked_at, inputs, spent_by";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OnchainRow> {
     Ok(OnchainRow {
@@ -59,6 +62,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OnchainRow> {
         first_checked_at: time(r, 7)?,
         checked_at: time(r, 8)?,
         inputs: serde_json::from_str(&r.get::<_, String>(9)?).unwrap_or_default(),
+        spent_by: r.get(10)?,
     })
 }
 
@@ -87,7 +91,7 @@ impl Store {
     pub fn set_onchain(&self, row: &OnchainRow) -> Result<(), Error> {
         self.conn.execute(
             &format!(
-                "INSERT INTO payout_onchain ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                "INSERT INTO payout_onchain ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT (exchange_id) DO UPDATE SET
                    first_checked_at = CASE WHEN payout_onchain.txid = excluded.txid
                                            THEN payout_onchain.first_checked_at
@@ -97,7 +101,10 @@ impl Store {
                    block_time = excluded.block_time, detail = excluded.detail,
                    checked_at = excluded.checked_at,
                    inputs = CASE WHEN excluded.inputs = '[]' AND payout_onchain.txid = excluded.txid
-                                 THEN payout_onchain.inputs ELSE excluded.inputs END"
+                                 THEN payout_onchain.inputs ELSE excluded.inputs END,
+                   spent_by = CASE WHEN payout_onchain.txid = excluded.txid
+                                   THEN coalesce(excluded.spent_by, payout_onchain.spent_by)
+                                   ELSE excluded.spent_by END"
             ),
             params![
                 row.exchange_id,
@@ -110,7 +117,23 @@ impl Store {
                 time_text(&row.first_checked_at),
                 time_text(&row.checked_at),
                 serde_json::to_string(&row.inputs).map_err(Error::Encode)?,
+                row.spent_by,
             ],
+        )?;
+        Ok(())
+    }
+
+    /// Records that `spender` spent the output of the payout `txid` of
+    /// `exchange_id`.
+    pub fn set_spent(
+        &self,
+        exchange_id: &ExchangeId,
+        txid: &str,
+        spender: &str,
+    ) -> Result<(), Error> {
+        self.conn.execute(
+            "UPDATE payout_onchain SET spent_by = ?3 WHERE exchange_id = ?1 AND txid = ?2",
+            params![exchange_id, txid, spender],
         )?;
         Ok(())
     }

@@ -49,6 +49,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "claims",
         sql: include_str!("../../migrations/0006_claims.sql"),
     },
+    Migration {
+        version: 7,
+        name: "spent",
+        sql: include_str!("../../migrations/0007_spent.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

@@ -75,7 +75,8 @@ impl Clip {
 pub struct PayoutCell {
     pub output: Option<Clip>,
     pub text: String,
-    /// (status, badge text): `confirmed · 3`, `unseen`, …
+    /// (status, badge text): `confirmed · 3`, `unseen`, `confirmed · 3 ·
+    /// spent`…
     pub onchain: Option<(String, String)>,
 }
 
@@ -86,6 +87,10 @@ fn onchain_badge(row: &OnchainRow) -> (String, String) {
             format!("{} · {}", row.status, row.confirmations)
         }
         other => other.to_string(),
+    };
+    let text = match row.spent_by {
+        Some(_) => format!("{text} · spent"),
+        None => text,
     };
     (format!("chain-{}", row.status), text)
 }

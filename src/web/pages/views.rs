@@ -210,3 +210,51 @@ pub fn next_reminder(store: &Store, order: &StoredOrder, settings: &Settings) ->
         Err(_) => "–".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chain_badge_says_status_depth_and_spend() {
+        let row = |status: &str, confirmations: u32, spent: bool| OnchainRow {
+            exchange_id: "e".into(),
+            txid: "t".into(),
+            status: status.into(),
+            confirmations,
+            block_height: None,
+            block_time: None,
+            detail: None,
+            inputs: Vec::new(),
+            first_checked_at: chrono::DateTime::UNIX_EPOCH,
+            checked_at: chrono::DateTime::UNIX_EPOCH,
+            spent_by: spent.then(|| "s".into()),
+        };
+        for (status, confirmations, spent, class, text) in [
+            ("confirmed", 3, false, "chain-confirmed", "confirmed · 3"),
+            (
+                "confirmed",
+                3,
+                true,
+                "chain-confirmed",
+                "confirmed · 3 · spent",
+            ),
+            (
+                "unconfirmed",
+                1,
+                false,
+                "chain-unconfirmed",
+                "unconfirmed · 1",
+            ),
+            ("unconfirmed", 0, false, "chain-unconfirmed", "unconfirmed"),
+            ("unseen", 0, false, "chain-unseen", "unseen"),
+            ("mismatch", 2, false, "chain-mismatch", "mismatch"),
+        ] {
+            assert_eq!(
+                onchain_badge(&row(status, confirmations, spent)),
+                (class.to_string(), text.to_string()),
+                "{status} {confirmations} {spent}"
+            );
+        }
+    }
+}

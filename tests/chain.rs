@@ -409,8 +409,12 @@ fn spent_payout(backend: &str, seed: u8) {
         "{message}"
     );
     assert_eq!(alerts[0]["exchange_id"], id.as_str());
-    // Recorded with the payout's on-chain status, and shown on its badge.
+    // Recorded with the payout's on-chain status, counted by `chain status`
+    // and shown on its badge.
     assert_eq!(onchain(&rig, &id)["spent_by"], spender);
+    let mut cmd = tool(rig.dir.path());
+    cmd.args(["chain", "status", "--json"]);
+    assert_eq!(run_json(&mut cmd)["spent"], 1);
     let order = rig.exchange(&id)["order_id"].as_str().unwrap().to_string();
     let (status, page) = http_get(&format!("{}/orders/{order}", rig.dashboard_url()));
     assert_eq!(status, 200);

@@ -20,11 +20,12 @@ pub enum Command {
 /// Show the chain server and what it says of the payouts.
 ///
 /// Connects to [chain] url, prints the server and the tip, the last check,
-/// and how many payouts are confirmed, unconfirmed, unseen or mismatched.
+/// and how many payouts are confirmed, unconfirmed, unseen or mismatched
+/// (and, with [chain] alert_on_spend, how many were seen spent).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  pocket-dca chain status --json")]
 pub struct StatusArgs {
-    /// Print JSON: {"backend", "url", "public", "server", "tip_height", "last_check", "last_error", "payouts": {"confirmed", …}}
+    /// Print JSON: {"backend", "url", "public", "server", "tip_height", "last_check", "last_error", "payouts": {"confirmed", …}, "spent"}
     #[arg(long)]
     json: bool,
 }
@@ -157,6 +158,8 @@ struct StatusView {
     last_check: Option<String>,
     last_error: Option<String>,
     payouts: std::collections::BTreeMap<String, usize>,
+    /// Payouts whose coins were seen spent; null unless alert_on_spend.
+    spent: Option<usize>,
 }
 
 fn counts(store: &Store) -> anyhow::Result<std::collections::BTreeMap<String, usize>> {
@@ -192,6 +195,16 @@ async fn status(ctx: &Context<'_>, args: StatusArgs) -> anyhow::Result<ExitCode>
         last_check: store.chain_state("last_check")?,
         last_error: error.or(store.chain_state("last_error")?.filter(|e| !e.is_empty())),
         payouts: counts(&store)?,
+        spent: match config.chain.alert_on_spend {
+            true => Some(
+                store
+                    .onchain_all()?
+                    .iter()
+                    .filter(|o| o.spent_by.is_some())
+                    .count(),
+            ),
+            false => None,
+        },
     };
     if args.json {
         print_json(&view)?;
@@ -224,5 +237,8 @@ async fn status(ctx: &Context<'_>, args: StatusArgs) -> anyhow::Result<ExitCode>
         .map(|(status, n)| format!("{n} {status}"))
         .collect();
     println!("payouts    {}", counts.join(", "));
+    if let Some(spent) = view.spent {
+        println!("spent      {spent} (payouts whose coins moved on)");
+    }
     Ok(ExitCode::SUCCESS)
 }

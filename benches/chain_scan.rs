@@ -4,13 +4,16 @@
 //! `blockchain.scripthash.get_history` of the same 1,000 scripthashes in the
 //! same run. Reports the requests the server answered (electrum-client
 //! pipelines a batch as one request per line: a batch is one round trip)
-//! and the median time of five runs each.
+//! and the median time of five runs each. Then `[chain] alert_on_spend`'s
+//! check of the 120 paid outputs (one per order spent): batched, and asked
+//! one output at a time.
 //!
 //! Run with `cargo bench --bench chain_scan`.
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
 
+use bitcoin::OutPoint;
 use chrono::Utc;
 use electrum_client::ElectrumApi;
 use pocket_dca::chain::{self, Backend};
@@ -43,14 +46,18 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("bench.sqlite3")).unwrap();
     let mut scripts = Vec::new();
+    // The outputs that paid the used addresses (each its transaction's first).
+    let mut outputs = Vec::new();
     for seed in 1..=ORDERS {
         let (order, window) = order(seed as u8);
         for (i, address) in window.iter().enumerate() {
             if (i as u32) < USED {
-                running
+                let txid = running
                     .engine
                     .pay_outside(&address.address.to_string(), 10_000)
                     .unwrap();
+                let outpoint = OutPoint::new(txid.parse().unwrap(), 0);
+                outputs.push((outpoint, address.address.script_pubkey()));
             }
         }
         let key = order.payout_key().unwrap();
@@ -112,6 +119,34 @@ fn main() {
         "scan / floor: {:.2}× (full), {:.2}× (again)",
         ms(scan) / ms(floor),
         ms(again) / ms(floor)
+    );
+    // `[chain] alert_on_spend`: which outputs were spent (one per order).
+    for (outpoint, _) in outputs.iter().step_by(USED as usize) {
+        running
+            .engine
+            .spend_payout(&outpoint.txid.to_string(), outpoint.vout)
+            .unwrap();
+    }
+    running.engine.mine(1).unwrap();
+    let (spent, spent_trips) = measure(|| {
+        let found = backend.spenders(&outputs).unwrap();
+        assert_eq!(found.iter().flatten().count() as u32, ORDERS);
+    });
+    let (each, each_trips) = measure(|| {
+        let found = outputs
+            .iter()
+            .filter(|(outpoint, _)| backend.spender(*outpoint).unwrap().is_some())
+            .count();
+        assert_eq!(found as u32, ORDERS);
+    });
+    println!(
+        "spend check of {} outputs ({} spent): {:.1} ms, {} requests; asked one by one: {:.1} ms, {} requests",
+        outputs.len(),
+        ORDERS,
+        ms(spent),
+        spent_trips,
+        ms(each),
+        each_trips
     );
     runtime.block_on(running.stop());
 }

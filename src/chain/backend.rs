@@ -183,14 +183,8 @@ impl Backend {
                 let Some(spent) = prev.output.get(outpoint.vout as usize) else {
                     return Ok(None);
                 };
-                let history = client
-                    .script_get_history(&spent.script_pubkey)
-                    .map_err(electrum)?;
-                let txids: Vec<Txid> = history.into_iter().map(|h| h.tx_hash).collect();
-                let txs = self.raw_transactions(&txids)?;
-                Ok(txs
-                    .into_iter()
-                    .find(|(_, tx)| tx.input.iter().any(|i| i.previous_output == outpoint)))
+                let output = [(outpoint, spent.script_pubkey.clone())];
+                Ok(self.spenders(&output)?.pop().flatten())
             }
             Backend::Esplora(client) => {
                 let status = client
@@ -213,11 +207,11 @@ impl Backend {
     pub fn spenders(
         &self,
         outputs: &[(bitcoin::OutPoint, ScriptBuf)],
-    ) -> Result<Vec<Option<Txid>>, Error> {
+    ) -> Result<Vec<Option<(Txid, Transaction)>>, Error> {
         if let Backend::Esplora(_) = self {
             return outputs
                 .iter()
-                .map(|(outpoint, _)| Ok(self.spender(*outpoint)?.map(|(txid, _)| txid)))
+                .map(|(outpoint, _)| self.spender(*outpoint))
                 .collect();
         }
         let scripts: Vec<ScriptBuf> = outputs.iter().map(|(_, s)| s.clone()).collect();
@@ -238,9 +232,10 @@ impl Backend {
             .iter()
             .zip(&histories)
             .map(|((outpoint, _), history)| {
-                history.iter().map(|(t, _)| *t).find(|t| {
-                    txs.get(t)
-                        .is_some_and(|tx| tx.input.iter().any(|i| i.previous_output == *outpoint))
+                history.iter().find_map(|(t, _)| {
+                    let tx = txs.get(t)?;
+                    let spends = tx.input.iter().any(|i| i.previous_output == *outpoint);
+                    spends.then(|| (*t, tx.clone()))
                 })
             })
             .collect())

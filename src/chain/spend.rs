@@ -60,7 +60,7 @@ pub fn check_spends(
     let spenders = backend.spenders(&asked)?;
     let mut raised = 0;
     for ((outpoint, (_, rows)), spender) in outputs.iter().zip(spenders) {
-        let Some(spender) = spender else {
+        let Some((spender, _)) = spender else {
             continue;
         };
         for row in rows {

@@ -162,15 +162,18 @@ struct StatusView {
     spent: Option<usize>,
 }
 
-fn counts(store: &Store) -> anyhow::Result<std::collections::BTreeMap<String, usize>> {
+/// Payouts per on-chain status, and how many were seen spent.
+fn counts(store: &Store) -> anyhow::Result<(std::collections::BTreeMap<String, usize>, usize)> {
     let mut counts = std::collections::BTreeMap::new();
     for status in ["confirmed", "unconfirmed", "unseen", "mismatch", "replaced"] {
         counts.insert(status.to_string(), 0);
     }
+    let mut spent = 0;
     for row in store.onchain_all()? {
+        spent += usize::from(row.spent_by.is_some());
         *counts.entry(row.status).or_default() += 1;
     }
-    Ok(counts)
+    Ok((counts, spent))
 }
 
 async fn status(ctx: &Context<'_>, args: StatusArgs) -> anyhow::Result<ExitCode> {
@@ -186,6 +189,7 @@ async fn status(ctx: &Context<'_>, args: StatusArgs) -> anyhow::Result<ExitCode>
         Ok((server, tip)) => (Some(server), Some(tip), None),
         Err(e) => (None, None, Some(e.to_string())),
     };
+    let (payouts, spent) = counts(&store)?;
     let view = StatusView {
         backend: config.chain.backend.as_str(),
         url: config.chain.url.as_ref().map(|u| u.to_string()),
@@ -194,17 +198,8 @@ async fn status(ctx: &Context<'_>, args: StatusArgs) -> anyhow::Result<ExitCode>
         tip_height: tip,
         last_check: store.chain_state("last_check")?,
         last_error: error.or(store.chain_state("last_error")?.filter(|e| !e.is_empty())),
-        payouts: counts(&store)?,
-        spent: match config.chain.alert_on_spend {
-            true => Some(
-                store
-                    .onchain_all()?
-                    .iter()
-                    .filter(|o| o.spent_by.is_some())
-                    .count(),
-            ),
-            false => None,
-        },
+        payouts,
+        spent: config.chain.alert_on_spend.then_some(spent),
     };
     if args.json {
         print_json(&view)?;

@@ -41,9 +41,9 @@ impl Store {
 
     /// The derived addresses of an order, by index.
     pub fn addresses(&self, order_id: &OrderId) -> Result<Vec<AddressRow>, Error> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT idx, path, address FROM addresses WHERE order_id = ?1 ORDER BY idx")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT idx, path, address FROM addresses WHERE order_id = ?1 ORDER BY idx",
+        )?;
         let rows = stmt.query_map([order_id], |r| {
             Ok(AddressRow {
                 index: r.get(0)?,
@@ -57,7 +57,6 @@ impl Store {
     /// The order and index an address was derived for.
     pub fn address_location(&self, address: &str) -> Result<Option<(OrderId, u32)>, Error> {
         Ok(self
-            .conn
             .query_row(
                 "SELECT order_id, idx FROM addresses WHERE address = ?1",
                 [address],
@@ -73,7 +72,7 @@ impl Store {
         index: u32,
         exchange_id: &ExchangeId,
     ) -> Result<Vec<String>, Error> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT DISTINCT txid || ':' || vout FROM address_uses WHERE order_id = ?1 AND idx = ?2 AND exchange_id <> ?3",
         )?;
         let rows = stmt.query_map(params![order_id, index, exchange_id], |r| r.get(0))?;
@@ -90,7 +89,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
         let (txid, vout) = output;
-        self.conn.execute(
+        self.execute(
             "INSERT INTO address_uses (exchange_id, order_id, idx, txid, vout, used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (exchange_id) DO UPDATE SET order_id = excluded.order_id, idx = excluded.idx, txid = excluded.txid, vout = excluded.vout",
             params![exchange_id, order_id, index, txid, vout, time_text(&now)],
@@ -101,7 +100,7 @@ impl Store {
     /// Undoes the record of which address an exchange's payout used (the
     /// payout changed).
     pub fn forget_use(&self, exchange_id: &ExchangeId) -> Result<(), Error> {
-        self.conn.execute(
+        self.execute(
             "DELETE FROM address_uses WHERE exchange_id = ?1",
             [exchange_id],
         )?;
@@ -111,7 +110,7 @@ impl Store {
     /// The used indexes of an order's addresses: paid by a payout Pocket
     /// reported, or with history on the chain.
     pub fn used_indexes(&self, order_id: &OrderId) -> Result<Vec<u32>, Error> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT idx FROM address_uses WHERE order_id = ?1
              UNION SELECT idx FROM address_onchain WHERE order_id = ?1 AND tx_count > 0
              ORDER BY idx",
@@ -122,7 +121,7 @@ impl Store {
 
     /// Every use of an order's addresses, by index.
     pub fn address_uses(&self, order_id: &OrderId) -> Result<Vec<AddressUse>, Error> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT idx, exchange_id, txid || ':' || vout FROM address_uses WHERE order_id = ?1 ORDER BY idx, used_at, exchange_id",
         )?;
         let rows = stmt.query_map([order_id], |r| {
@@ -137,7 +136,7 @@ impl Store {
 
     /// The highest derived index of an order.
     pub fn highest_index(&self, order_id: &OrderId) -> Result<Option<u32>, Error> {
-        Ok(self.conn.query_row(
+        Ok(self.query_row(
             "SELECT max(idx) FROM addresses WHERE order_id = ?1",
             [order_id],
             |r| r.get(0),

@@ -48,7 +48,7 @@ impl Store {
     /// Raises an alert unless one with the same dedup key exists; the new
     /// alert's id, or `None` when it was raised before.
     pub fn raise_alert(&self, alert: &NewAlert, now: DateTime<Utc>) -> Result<Option<i64>, Error> {
-        let changed = self.conn.execute(
+        let changed = self.execute(
             "INSERT INTO alerts (kind, severity, order_id, exchange_id, message, created_at, dedup_key)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (dedup_key) DO NOTHING",
             params![
@@ -66,7 +66,7 @@ impl Store {
 
     /// Open alerts (or all), newest first.
     pub fn alerts(&self, include_acknowledged: bool) -> Result<Vec<AlertRow>, Error> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM alerts WHERE ?1 OR acknowledged = 0 ORDER BY id DESC"
         ))?;
         let rows = stmt.query_map([include_acknowledged], from_row)?;
@@ -75,7 +75,6 @@ impl Store {
 
     pub fn alert(&self, id: i64) -> Result<Option<AlertRow>, Error> {
         Ok(self
-            .conn
             .query_row(
                 &format!("SELECT {COLUMNS} FROM alerts WHERE id = ?1"),
                 [id],
@@ -93,7 +92,7 @@ impl Store {
         why: &str,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
-        self.conn.execute(
+        self.execute(
             "UPDATE alerts SET acknowledged = 1, acknowledged_at = ?2, resolved_at = ?2, resolution = ?3
              WHERE dedup_key = ?1 AND acknowledged = 0",
             params![dedup_key, time_text(&now), why],
@@ -110,7 +109,7 @@ impl Store {
         why: &str,
         now: DateTime<Utc>,
     ) -> Result<usize, Error> {
-        Ok(self.conn.execute(
+        Ok(self.execute(
             "UPDATE alerts SET acknowledged = 1, acknowledged_at = ?3, resolved_at = ?3, resolution = ?4
              WHERE kind = ?1 AND order_id = ?2 AND acknowledged = 0",
             params![kind.as_str(), order_id, time_text(&now), why],
@@ -119,7 +118,7 @@ impl Store {
 
     /// Acknowledges an alert; false when there is no such alert.
     pub fn acknowledge_alert(&self, id: i64, now: DateTime<Utc>) -> Result<bool, Error> {
-        let changed = self.conn.execute(
+        let changed = self.execute(
             "UPDATE alerts SET acknowledged = 1, acknowledged_at = coalesce(acknowledged_at, ?2) WHERE id = ?1",
             params![id, time_text(&now)],
         )?;
@@ -134,7 +133,7 @@ impl Store {
     ) -> Result<Vec<AlertRow>, Error> {
         let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
         let kinds = serde_json::to_string(&names)?;
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM alerts
              WHERE emailed_at IS NULL AND acknowledged = 0 AND email_attempts < ?2
                AND kind IN (SELECT value FROM json_each(?1))
@@ -145,7 +144,7 @@ impl Store {
     }
 
     pub fn alert_emailed(&self, id: i64, now: DateTime<Utc>) -> Result<(), Error> {
-        self.conn.execute(
+        self.execute(
             "UPDATE alerts SET emailed_at = ?2, email_attempts = email_attempts + 1, email_error = NULL WHERE id = ?1",
             params![id, time_text(&now)],
         )?;
@@ -153,7 +152,7 @@ impl Store {
     }
 
     pub fn alert_email_failed(&self, id: i64, error: &str) -> Result<(), Error> {
-        self.conn.execute(
+        self.execute(
             "UPDATE alerts SET email_attempts = email_attempts + 1, email_error = ?2 WHERE id = ?1",
             params![id, error],
         )?;

@@ -69,7 +69,6 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<OnchainRow> {
 impl Store {
     pub fn onchain(&self, exchange_id: &ExchangeId) -> Result<Option<OnchainRow>, Error> {
         Ok(self
-            .conn
             .query_row(
                 &format!("SELECT {COLUMNS} FROM payout_onchain WHERE exchange_id = ?1"),
                 [exchange_id],
@@ -79,7 +78,7 @@ impl Store {
     }
 
     pub fn onchain_all(&self) -> Result<Vec<OnchainRow>, Error> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM payout_onchain ORDER BY checked_at"
         ))?;
         let rows = stmt.query_map([], from_row)?;
@@ -89,7 +88,7 @@ impl Store {
     /// Stores a payout's status; `first_checked_at` stays that of the first
     /// check of the same txid.
     pub fn set_onchain(&self, row: &OnchainRow) -> Result<(), Error> {
-        self.conn.execute(
+        self.execute(
             &format!(
                 "INSERT INTO payout_onchain ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT (exchange_id) DO UPDATE SET
@@ -131,7 +130,7 @@ impl Store {
         txid: &str,
         spender: &str,
     ) -> Result<(), Error> {
-        self.conn.execute(
+        self.execute(
             "UPDATE payout_onchain SET spent_by = ?3 WHERE exchange_id = ?1 AND txid = ?2",
             params![exchange_id, txid, spender],
         )?;
@@ -140,7 +139,7 @@ impl Store {
 
     /// Stores what the chain shows of an address of an order's window.
     pub fn set_address_onchain(&self, row: &AddressOnchain) -> Result<(), Error> {
-        self.conn.execute(
+        self.execute(
             "INSERT INTO address_onchain (address, order_id, idx, tx_count, received_sat, unspent_sat, unexplained, checked_at, status)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (address) DO UPDATE SET tx_count = excluded.tx_count,
@@ -164,7 +163,7 @@ impl Store {
 
     /// What the chain showed of an order's addresses, by index.
     pub fn addresses_onchain(&self, order_id: &OrderId) -> Result<Vec<AddressOnchain>, Error> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT address, order_id, idx, tx_count, received_sat, unspent_sat, unexplained, checked_at, status
              FROM address_onchain WHERE order_id = ?1 ORDER BY idx",
         )?;
@@ -188,7 +187,7 @@ impl Store {
     /// How many on-chain payouts have no check of their current txid yet
     /// (a settled delivery just arrived, or a payout changed).
     pub fn unchecked_payouts(&self) -> Result<usize, Error> {
-        let n: i64 = self.conn.query_row(
+        let n: i64 = self.query_row(
             "SELECT count(*) FROM exchanges e LEFT JOIN payout_onchain o ON o.exchange_id = e.id
              WHERE e.payout_txid IS NOT NULL AND e.payout_kind IS NULL
                AND (o.txid IS NULL OR o.txid <> e.payout_txid)",
@@ -200,7 +199,6 @@ impl Store {
 
     pub fn chain_state(&self, key: &str) -> Result<Option<String>, Error> {
         Ok(self
-            .conn
             .query_row("SELECT value FROM chain_state WHERE key = ?1", [key], |r| {
                 r.get(0)
             })
@@ -208,7 +206,7 @@ impl Store {
     }
 
     pub fn set_chain_state(&self, key: &str, value: &str) -> Result<(), Error> {
-        self.conn.execute(
+        self.execute(
             "INSERT INTO chain_state (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             params![key, value],

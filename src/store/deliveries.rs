@@ -79,7 +79,7 @@ impl Store {
 
     /// Deliveries not processed yet, oldest first.
     pub fn pending_deliveries(&self, limit: usize) -> Result<Vec<DeliveryRow>, Error> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM webhook_deliveries WHERE status = 'received' ORDER BY id LIMIT ?1"
         ))?;
         let rows = stmt.query_map([limit as i64], from_row)?;
@@ -88,7 +88,6 @@ impl Store {
 
     pub fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, Error> {
         Ok(self
-            .conn
             .query_row(
                 &format!("SELECT {COLUMNS} FROM webhook_deliveries WHERE id = ?1"),
                 [id],
@@ -99,7 +98,7 @@ impl Store {
 
     /// The newest deliveries first; all of them when `limit` is `None`.
     pub fn deliveries(&self, limit: Option<usize>) -> Result<Vec<DeliveryRow>, Error> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM webhook_deliveries ORDER BY id DESC LIMIT ?1"
         ))?;
         let limit = limit.map_or(-1, |l| l as i64);
@@ -117,7 +116,7 @@ impl Store {
         result: &str,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
-        self.conn.execute(
+        self.execute(
             "UPDATE webhook_deliveries SET status = ?2, event = ?3, exchange_id = ?4, result = ?5, processed_at = ?6 WHERE id = ?1",
             params![id, status, event, exchange_id, result, time_text(&now)],
         )?;
@@ -126,8 +125,6 @@ impl Store {
 
     /// How many deliveries are stored.
     pub fn delivery_count(&self) -> Result<i64, Error> {
-        Ok(self
-            .conn
-            .query_row("SELECT count(*) FROM webhook_deliveries", [], |r| r.get(0))?)
+        Ok(self.query_row("SELECT count(*) FROM webhook_deliveries", [], |r| r.get(0))?)
     }
 }

@@ -113,7 +113,6 @@ pub struct ExchangeFilter {
 impl Store {
     pub fn exchange(&self, id: &ExchangeId) -> Result<Option<ExchangeRow>, Error> {
         Ok(self
-            .conn
             .query_row(
                 &format!("SELECT {COLUMNS} FROM exchanges WHERE id = ?1"),
                 [id],
@@ -128,7 +127,7 @@ impl Store {
         if prefix.is_empty() {
             return Err(Error::NoSuchExchange { id: prefix });
         }
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT id FROM exchanges WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 6",
         )?;
         let ids: Vec<ExchangeId> = stmt
@@ -146,7 +145,7 @@ impl Store {
 
     /// Exchanges by time of execution (then of first sight), oldest first.
     pub fn exchanges(&self, filter: &ExchangeFilter) -> Result<Vec<ExchangeRow>, Error> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM exchanges
              WHERE (?1 IS NULL OR order_id = ?1) AND (?2 IS NULL OR state = ?2)
              ORDER BY coalesce(executed_on, first_seen_at), first_seen_at, id"
@@ -160,7 +159,7 @@ impl Store {
 
     /// Ids of the exchanges that may still change (not refunded or confirmed).
     pub fn open_exchange_ids(&self) -> Result<Vec<ExchangeId>, Error> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT id FROM exchanges WHERE state NOT IN ('refunded', 'confirmed') ORDER BY first_seen_at, id",
         )?;
         let rows = stmt.query_map([], |r| r.get(0))?;
@@ -170,7 +169,7 @@ impl Store {
     /// Inserts or replaces an exchange row.
     pub fn save_exchange(&self, row: &ExchangeRow) -> Result<(), Error> {
         let payout = row.payout.as_ref();
-        self.conn.execute(
+        self.execute(
             &format!(
                 "INSERT INTO exchanges ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)
                  ON CONFLICT (id) DO UPDATE SET
@@ -240,7 +239,7 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<ExchangeId>, Error> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT id FROM exchanges WHERE order_id = ?1 AND state <> 'refunded'
                AND coalesce(executed_on, first_seen_at) >= ?2 AND coalesce(executed_on, first_seen_at) < ?3
              ORDER BY coalesce(executed_on, first_seen_at)",

@@ -120,7 +120,6 @@ impl Store {
 
     pub fn order(&self, id: &OrderId) -> Result<Option<StoredOrder>, Error> {
         Ok(self
-            .conn
             .query_row(
                 &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?1"),
                 [id],
@@ -131,7 +130,7 @@ impl Store {
 
     /// All orders, oldest first.
     pub fn orders(&self) -> Result<Vec<StoredOrder>, Error> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders ORDER BY created_on, id"
         ))?;
         let rows = stmt.query_map([], order_from_row)?;
@@ -144,9 +143,9 @@ impl Store {
         if prefix.is_empty() {
             return Err(Error::NoSuchOrder { id: prefix });
         }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id FROM orders WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM orders WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id",
+        )?;
         let ids: Vec<OrderId> = stmt
             .query_map([&prefix], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
@@ -170,7 +169,7 @@ impl Store {
         pocket_json: &str,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
-        let changed = self.conn.execute(
+        let changed = self.execute(
             "UPDATE orders SET active = ?2, fee_rate = ?3, payment_method = ?4, pocket_json = ?5, updated_at = ?6 WHERE id = ?1",
             params![
                 id,
@@ -189,7 +188,7 @@ impl Store {
 
     /// Writes the local plan of an order.
     pub fn update_plan(&self, order: &StoredOrder, now: DateTime<Utc>) -> Result<(), Error> {
-        let changed = self.conn.execute(
+        let changed = self.execute(
             "UPDATE orders SET label = ?2, amount = ?3, day = ?4, emails = ?5, wallet_gap_limit = ?6, updated_at = ?7 WHERE id = ?1",
             params![
                 order.id,

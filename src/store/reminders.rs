@@ -61,7 +61,6 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<ReminderRow> {
 impl Store {
     pub fn reminder(&self, order_id: &OrderId, period: &str) -> Result<Option<ReminderRow>, Error> {
         Ok(self
-            .conn
             .query_row(
                 &format!("SELECT {COLUMNS} FROM reminders WHERE order_id = ?1 AND period = ?2"),
                 params![order_id, period],
@@ -72,7 +71,7 @@ impl Store {
 
     /// Every reminder, newest month first.
     pub fn reminders(&self) -> Result<Vec<ReminderRow>, Error> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM reminders ORDER BY period DESC, due_at DESC, order_id"
         ))?;
         let rows = stmt.query_map([], from_row)?;
@@ -92,7 +91,7 @@ impl Store {
         force: bool,
         now: DateTime<Utc>,
     ) -> Result<Claim, Error> {
-        let changed = self.conn.execute(
+        let changed = self.execute(
             "INSERT INTO reminders (order_id, period, due_at, status, sending_since)
              VALUES (?1, ?2, ?3, 'pending', ?4)
              ON CONFLICT (order_id, period) DO UPDATE SET sending_since = excluded.sending_since
@@ -120,7 +119,7 @@ impl Store {
         trigger: &str,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
-        self.conn.execute(
+        self.execute(
             "INSERT INTO reminders (order_id, period, due_at, status, attempts, sent_at, recipients, message_id, trigger)
              VALUES (?1, ?2, ?3, 'sent', 1, ?4, ?5, ?6, ?7)
              ON CONFLICT (order_id, period) DO UPDATE SET status = 'sent', attempts = attempts + 1,
@@ -150,7 +149,7 @@ impl Store {
         next_attempt_at: DateTime<Utc>,
         trigger: &str,
     ) -> Result<u32, Error> {
-        self.conn.execute(
+        self.execute(
             "INSERT INTO reminders (order_id, period, due_at, status, attempts, next_attempt_at, last_error, trigger)
              VALUES (?1, ?2, ?3, 'failing', 1, ?4, ?5, ?6)
              ON CONFLICT (order_id, period) DO UPDATE SET
@@ -166,7 +165,7 @@ impl Store {
                 trigger
             ],
         )?;
-        Ok(self.conn.query_row(
+        Ok(self.query_row(
             "SELECT attempts FROM reminders WHERE order_id = ?1 AND period = ?2",
             params![order_id, period],
             |r| r.get(0),
@@ -181,7 +180,7 @@ impl Store {
         due_at: DateTime<Utc>,
         note: &str,
     ) -> Result<(), Error> {
-        self.conn.execute(
+        self.execute(
             "INSERT INTO reminders (order_id, period, due_at, status, note) VALUES (?1, ?2, ?3, 'skipped', ?4)
              ON CONFLICT (order_id, period) DO NOTHING",
             params![order_id, period, time_text(&due_at), note],

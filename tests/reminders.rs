@@ -11,7 +11,6 @@ mod common;
 use chrono::Duration;
 use common::reminders::{IBAN, at, decode_qr, parse, world};
 use common::{run, run_json, tool};
-use pocket_dca::mail::Mailer;
 use pocket_dca::payment::{CreditorReference, Iban, parse_epc, parse_swiss};
 use pocket_dca::pocket::OrderId;
 use pocket_dca::reminders::{self, Outcome};
@@ -239,11 +238,7 @@ fn paused_orders_and_orders_whose_purchase_arrived_get_no_reminder() {
     assert_eq!(done.len(), 1);
     assert!(matches!(&done[0].2, Outcome::Skipped(_)));
     assert!(w.smtp.mails().is_empty());
-    let row = w
-        .store()
-        .reminder(&OrderId::from(paid["id"].as_str().unwrap()), "2026-12")
-        .unwrap()
-        .unwrap();
+    let row = w.reminder(paid["id"].as_str().unwrap(), "2026-12");
     assert_eq!(row.status, "skipped");
     assert!(
         w.store()
@@ -280,17 +275,7 @@ fn a_missed_standing_order_raises_an_alert_that_is_e_mailed() {
         .find(|a| a.kind == "missed_order")
         .unwrap();
     assert_eq!(alert.order_id.as_deref(), order["id"].as_str());
-    let mailer = Mailer::from_config(&w.config().email).unwrap();
-    let mut store = w.store();
-    w.sandbox
-        .runtime
-        .block_on(reminders::mail_alerts(
-            &mut store,
-            &mailer,
-            w.settings().timezone,
-            at("2026-12-06T09:01:00Z"),
-        ))
-        .unwrap();
+    w.mail_alerts(at("2026-12-06T09:01:00Z"));
     let mail = parse(&w.smtp.mails()[0].data);
     assert_eq!(mail.subject, "[pocket-dca] No purchase arrived this month");
     assert!(mail.text.contains("December 2026"), "{}", mail.text);

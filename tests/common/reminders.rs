@@ -12,7 +12,7 @@ use pocket_dca::pocket::OrderId;
 use pocket_dca::reminders::{self, Outcome, Period, Settings};
 use pocket_dca::sandbox::Options;
 use pocket_dca::sandbox::wallet::HotWallet;
-use pocket_dca::store::Store;
+use pocket_dca::store::{ReminderRow, Store};
 use pocket_dca::wallet::{Network, ScriptType};
 use serde_json::{Value, json};
 
@@ -113,6 +113,29 @@ impl World {
                 &self.settings(),
                 now,
             ))
+            .unwrap()
+    }
+
+    /// One pass of the alert mailer, as `serve` runs it: how many went out.
+    pub fn mail_alerts(&self, now: DateTime<Utc>) -> usize {
+        let mailer = Mailer::from_config(&self.config().email).unwrap();
+        let mut store = self.store();
+        self.sandbox
+            .runtime
+            .block_on(reminders::mail_alerts(
+                &mut store,
+                &mailer,
+                self.settings().timezone,
+                now,
+            ))
+            .unwrap()
+    }
+
+    /// The recorded reminder of an order for a month.
+    pub fn reminder(&self, order_id: &str, period: &str) -> ReminderRow {
+        self.store()
+            .reminder(&OrderId::from(order_id), period)
+            .unwrap()
             .unwrap()
     }
 }

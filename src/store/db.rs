@@ -105,6 +105,8 @@ impl Store {
             Ok(lines) => lines.join("; "),
             Err(e) => e.to_string(),
         };
+        // One line: a finding can span several ("*** in database main ***\nTree 26 …").
+        let findings = findings.split_whitespace().collect::<Vec<_>>().join(" ");
         Err(Error::Damaged {
             path: self.path.clone(),
             findings,

@@ -12,6 +12,18 @@ use std::path::Path;
 fn open_private(path: &Path, truncate: bool) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(truncate);
+    open_with(path, options)
+}
+
+/// Opens `path` for reading and writing, creating it empty and 0600 when it
+/// does not exist.
+pub fn open_private_read_write(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    open_with(path, options)
+}
+
+fn open_with(path: &Path, mut options: OpenOptions) -> io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;

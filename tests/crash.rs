@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use pocket_dca::deliveries::writer::recover_unattended;
 use pocket_dca::pocket::signature;
 use pocket_dca::store::Store;
 
@@ -128,8 +129,12 @@ fn no_acknowledged_delivery_is_lost_when_the_process_is_killed() {
             "cycle {cycle}: only {} deliveries acknowledged",
             acked.len() - before
         );
-        // Every delivery acknowledged so far is stored.
-        let store = Store::open(&dir.path().join("dca.sqlite3")).unwrap();
+        // Every delivery acknowledged so far is stored: in the database, or
+        // in the intake journal, from which the next command moves it in
+        // (as `serve` does when it starts again).
+        let db = dir.path().join("dca.sqlite3");
+        let mut store = Store::open(&db).unwrap();
+        let moved = recover_unattended(&mut store, &db).unwrap();
         let stored: HashSet<String> = store
             .deliveries(None)
             .unwrap()
@@ -144,7 +149,10 @@ fn no_acknowledged_delivery_is_lost_when_the_process_is_killed() {
             acked.len(),
             lost.first()
         );
-        eprintln!("cycle {cycle}: {} acknowledged, all stored", acked.len());
+        eprintln!(
+            "cycle {cycle}: {} acknowledged, all stored ({moved} from the intake journal)",
+            acked.len()
+        );
     }
 
     // After a restart the stored deliveries are processed.

@@ -202,7 +202,7 @@ fn every_file_with_the_users_data_is_0600_under_umask_022() {
     {
         assert_eq!(mode(&file), 0o600, "{}", file.display());
     }
-    // While `serve` runs, its WAL and shared-memory files too.
+    // While `serve` runs, its WAL, shared-memory and intake journal files too.
     let mut child = under_umask(d, "serve")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -210,7 +210,12 @@ fn every_file_with_the_users_data_is_0600_under_umask_022() {
         .unwrap();
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
     while !lines.next().unwrap().unwrap().starts_with("webhooks: ") {}
-    for file in ["dca.sqlite3", "dca.sqlite3-wal", "dca.sqlite3-shm"] {
+    for file in [
+        "dca.sqlite3",
+        "dca.sqlite3-wal",
+        "dca.sqlite3-shm",
+        "dca.sqlite3-intake",
+    ] {
         assert_eq!(mode(&d.join(file)), 0o600, "{file}");
     }
     child.kill().unwrap();

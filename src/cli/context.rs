@@ -98,7 +98,15 @@ impl Context<'_> {
 }
 
 pub(super) fn open_store(path: &Path) -> anyhow::Result<Store> {
-    Store::open(path).with_context(|| format!("while opening the database {}", path.display()))
+    let mut store = Store::open(path)
+        .with_context(|| format!("while opening the database {}", path.display()))?;
+    // Deliveries a crash left in the intake journal only: in before anything
+    // reads or copies the database. A failure is reported, not fatal: `db
+    // status` must still be able to say what is wrong.
+    if let Err(e) = crate::deliveries::writer::recover_unattended(&mut store, path) {
+        tracing::warn!(error = %e, "cannot move deliveries from the intake journal; `pocket-dca serve` tries again");
+    }
+    Ok(store)
 }
 
 /// What the key prompt says.

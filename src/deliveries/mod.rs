@@ -4,6 +4,7 @@
 //! what came of them. Content that cannot be processed is kept with the
 //! reason and an alert; `webhooks replay` processes a delivery again.
 
+pub mod journal;
 pub mod processor;
 pub mod writer;
 
@@ -21,6 +22,8 @@ pub enum Error {
     Reconcile(#[from] reconcile::Error),
     #[error("no delivery {0} in the database; `pocket-dca webhooks` lists them")]
     NoSuchDelivery(i64),
+    #[error(transparent)]
+    Journal(#[from] journal::Error),
     #[error("cannot start the {name} thread: {cause}")]
     Thread {
         name: &'static str,

@@ -18,6 +18,23 @@ pub struct NewDelivery {
     pub body: Vec<u8>,
 }
 
+/// A record of the webhook intake journal: its generation and sequence
+/// number (see `deliveries::journal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntakePosition {
+    pub generation: i64,
+    pub seq: i64,
+}
+
+/// Whether a commit waits until the disk has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    Durable,
+    /// Safe after a crash of the process; after a power loss the last such
+    /// commits may be gone (the database stays consistent).
+    Buffered,
+}
+
 /// A stored delivery and what processing made of it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DeliveryRow {
@@ -56,9 +73,35 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<DeliveryRow> {
 impl Store {
     /// Stores deliveries durably in one transaction (one fsync for the
     /// batch); their ids, in order.
-    pub fn insert_deliveries(&mut self, batch: &[NewDelivery]) -> Result<Vec<i64>, Error> {
+    /// Stores `batch` and, in the same transaction, the journal position
+    /// it brings the database to. A [`Commit::Buffered`] commit does not
+    /// wait for the disk (the journal already holds the batch durably); a
+    /// [`Commit::Durable`] one also makes every buffered commit before it
+    /// durable.
+    pub fn insert_deliveries(
+        &mut self,
+        batch: &[NewDelivery],
+        position: IntakePosition,
+        commit: Commit,
+    ) -> Result<(), Error> {
+        let buffered = commit == Commit::Buffered;
+        if buffered {
+            self.execute("PRAGMA synchronous = NORMAL", [])?;
+        }
+        let stored = self.insert_in_transaction(batch, position);
+        if buffered {
+            // The connection's default, whatever happened.
+            self.execute("PRAGMA synchronous = FULL", [])?;
+        }
+        stored
+    }
+
+    fn insert_in_transaction(
+        &mut self,
+        batch: &[NewDelivery],
+        position: IntakePosition,
+    ) -> Result<(), Error> {
         let tx = self.conn.transaction()?;
-        let mut ids = Vec::with_capacity(batch.len());
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO webhook_deliveries (received_at, correlation_id, retry_count, body) VALUES (?1, ?2, ?3, ?4)",
@@ -70,11 +113,30 @@ impl Store {
                     d.retry_count,
                     d.body
                 ])?;
-                ids.push(tx.last_insert_rowid());
             }
+            tx.prepare_cached(
+                "INSERT INTO intake_position (id, generation, seq) VALUES (1, ?1, ?2) ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, seq = excluded.seq",
+            )?
+            .execute([position.generation, position.seq])?;
         }
         tx.commit()?;
-        Ok(ids)
+        Ok(())
+    }
+
+    /// The last intake journal record the database holds, if any.
+    pub fn intake_position(&self) -> Result<Option<IntakePosition>, Error> {
+        Ok(self
+            .query_row(
+                "SELECT generation, seq FROM intake_position WHERE id = 1",
+                [],
+                |row| {
+                    Ok(IntakePosition {
+                        generation: row.get(0)?,
+                        seq: row.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
     }
 
     /// Deliveries not processed yet, oldest first.

@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "spent",
         sql: include_str!("../../migrations/0007_spent.sql"),
     },
+    Migration {
+        version: 8,
+        name: "intake",
+        sql: include_str!("../../migrations/0008_intake.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

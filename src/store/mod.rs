@@ -19,7 +19,7 @@ pub use addresses::{AddressRow, AddressUse};
 pub use alerts::AlertRow;
 pub use chain::{AddressOnchain, OnchainRow};
 pub use db::{Status, Store, TableCount};
-pub use deliveries::{DeliveryRow, NewDelivery};
+pub use deliveries::{Commit, DeliveryRow, IntakePosition, NewDelivery};
 pub use error::Error;
 pub use exchanges::{ExchangeFilter, ExchangeRow, PayoutRow};
 pub use migrate::{MIGRATIONS, Migration, latest_version};

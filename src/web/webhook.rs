@@ -80,13 +80,13 @@ pub(super) async fn receive(
         body: body.to_vec(),
     };
     match state.writer.store(delivery).await {
-        Ok(id) => {
+        Ok(()) => {
             state.counters.stored.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(correlation_id = %correlation, delivery = id, "webhook stored");
+            tracing::info!(correlation_id = %correlation, "webhook stored");
             state.processor.wake();
             (
                 StatusCode::OK,
-                axum::Json(serde_json::json!({"stored": id})),
+                axum::Json(serde_json::json!({"stored": true})),
             )
                 .into_response()
         }

@@ -84,6 +84,8 @@ impl DeliveryWriter {
     pub fn start(db: &Path) -> Result<DeliveryWriter, Error> {
         let mut store = Store::open(db)?;
         let (journal, _) = recover(&mut store, db, true)?;
+        // Durable in the journal first: the database's commits need not wait.
+        store.buffer_commits()?;
         let (sender, receiver) = mpsc::channel::<Job>();
         let intake = Arc::new(Intake::default());
         let desk = Desk {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Params, Row};
 
+use super::deliveries::Commit;
 use super::error::Error;
 use super::migrate::{self, MIGRATIONS, Migration};
 
@@ -18,6 +19,9 @@ const STATEMENT_CACHE: usize = 128;
 pub struct Store {
     pub(super) conn: Connection,
     pub(super) path: PathBuf,
+    /// What a commit on this connection waits for unless told otherwise
+    /// (`synchronous` FULL or NORMAL); see [`Store::buffer_commits`].
+    pub(super) commits: Commit,
 }
 
 /// Schema version and row counts, for `db status`.
@@ -81,9 +85,31 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            commits: Commit::Durable,
         };
         migrate::migrate(&mut store.conn, &store.path, migrations)?;
         Ok(store)
+    }
+
+    /// From now on this connection's commits do not wait for the disk
+    /// (`synchronous = NORMAL`: after a power loss the last of them may be
+    /// gone, the file stays consistent). Only for a connection whose writes
+    /// are durable elsewhere first: the webhook writer's, behind its intake
+    /// journal.
+    pub fn buffer_commits(&mut self) -> Result<(), Error> {
+        self.set_commits(Commit::Buffered)
+    }
+
+    pub(super) fn set_commits(&mut self, commits: Commit) -> Result<(), Error> {
+        if self.commits != commits {
+            let mode = match commits {
+                Commit::Durable => "PRAGMA synchronous = FULL",
+                Commit::Buffered => "PRAGMA synchronous = NORMAL",
+            };
+            self.execute(mode, [])?;
+            self.commits = commits;
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {

@@ -77,23 +77,18 @@ impl Store {
     /// it brings the database to. A [`Commit::Buffered`] commit does not
     /// wait for the disk (the journal already holds the batch durably); a
     /// [`Commit::Durable`] one also makes every buffered commit before it
-    /// durable.
+    /// durable. The connection keeps its own default after.
     pub fn insert_deliveries(
         &mut self,
         batch: &[NewDelivery],
         position: IntakePosition,
         commit: Commit,
     ) -> Result<(), Error> {
-        let buffered = commit == Commit::Buffered;
-        if buffered {
-            self.execute("PRAGMA synchronous = NORMAL", [])?;
-        }
+        let default = self.commits;
+        self.set_commits(commit)?;
         let stored = self.insert_in_transaction(batch, position);
-        if buffered {
-            // The connection's default, whatever happened.
-            self.execute("PRAGMA synchronous = FULL", [])?;
-        }
-        stored
+        let restored = self.set_commits(default);
+        stored.and(restored)
     }
 
     fn insert_in_transaction(

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Params, Row};
 
-use super::deliveries::Commit;
 use super::error::Error;
 use super::migrate::{self, MIGRATIONS, Migration};
 
@@ -22,6 +21,15 @@ pub struct Store {
     /// What a commit on this connection waits for unless told otherwise
     /// (`synchronous` FULL or NORMAL); see [`Store::buffer_commits`].
     pub(super) commits: Commit,
+}
+
+/// Whether a commit waits until the disk has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    Durable,
+    /// Safe after a crash of the process; after a power loss the last such
+    /// commits may be gone (the database stays consistent).
+    Buffered,
 }
 
 /// Schema version and row counts, for `db status`.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::columns::{time, time_opt, time_text};
-use super::db::Store;
+use super::db::{Commit, Store};
 use super::error::Error;
 use crate::pocket::ExchangeId;
 
@@ -24,15 +24,6 @@ pub struct NewDelivery {
 pub struct IntakePosition {
     pub generation: i64,
     pub seq: i64,
-}
-
-/// Whether a commit waits until the disk has it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Commit {
-    Durable,
-    /// Safe after a crash of the process; after a power loss the last such
-    /// commits may be gone (the database stays consistent).
-    Buffered,
 }
 
 /// A stored delivery and what processing made of it.

@@ -16,7 +16,7 @@ use pocket_dca::reconcile::rules::observe;
 use pocket_dca::wallet::{PayoutKey, parse_address, verify_message};
 
 /// The names of the targets, as in `fuzz_targets/` and `corpus/`.
-pub const TARGETS: [&str; 5] = ["webhook", "key", "message", "config", "payment"];
+pub const TARGETS: [&str; 6] = ["webhook", "key", "message", "config", "payment", "journal"];
 
 /// Runs target `name` on `data`.
 pub fn run(name: &str, data: &[u8]) {
@@ -26,6 +26,7 @@ pub fn run(name: &str, data: &[u8]) {
         "message" => message(data),
         "config" => config(data),
         "payment" => payment(data),
+        "journal" => journal(data),
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -122,4 +123,16 @@ pub fn payment(data: &[u8]) {
     }
     let _ = parse_epc(text);
     let _ = parse_swiss(text);
+}
+
+/// An intake journal file as a crash or a power loss may leave it: the
+/// records read back are numbered 1, 2, 3… and the database holding the
+/// last of them lacks none.
+pub fn journal(data: &[u8]) {
+    let found = deliveries::journal::scan(data);
+    for (i, (seq, _)) in found.records.iter().enumerate() {
+        assert_eq!(*seq, i as i64 + 1);
+    }
+    let position = found.position();
+    assert!(found.missing_from(position).is_empty());
 }

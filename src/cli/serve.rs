@@ -9,8 +9,9 @@ use crate::service;
 /// Run the service: the webhook listener, the dashboard and the scheduler.
 ///
 /// POST /webhooks/pocket receives Pocket's signed webhooks (put it behind a
-/// TLS reverse proxy Pocket can reach); every delivery is stored before it
-/// is answered, then reconciled. The scheduler syncs with Pocket every
+/// TLS reverse proxy Pocket can reach); every delivery is on disk before it
+/// is answered (in the intake journal next to the database, moved into the
+/// database as soon as the writer is free), then reconciled. The scheduler syncs with Pocket every
 /// [sync] interval_minutes. Ctrl-C or SIGTERM stops it gracefully. Prints
 /// `webhooks: URL` and `dashboard: URL` once listening.
 #[derive(Debug, clap::Args)]

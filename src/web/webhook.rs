@@ -1,6 +1,6 @@
 //! `POST /webhooks/pocket`: verify the signature over the raw bytes in
 //! constant time before anything is parsed, store the raw delivery durably,
-//! answer 2xx only after the commit, then let the processor work.
+//! answer 2xx only once it is on disk, then let the processor work.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -239,12 +239,19 @@ mod tests {
         scan(&std::fs::read(path_for(db)).unwrap())
     }
 
-    #[test]
-    fn a_journal_keeps_its_records_across_opens_and_starts_over_in_place() {
+    /// A new journal in a folder of its own (kept while the test runs),
+    /// and its database's path.
+    fn fresh() -> (tempfile::TempDir, PathBuf, Journal) {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("dca.sqlite3");
-        let (mut journal, found) = Journal::open(&db).unwrap();
+        let (journal, found) = Journal::open(&db).unwrap();
         assert!(found.records.is_empty());
+        (dir, db, journal)
+    }
+
+    #[test]
+    fn a_journal_keeps_its_records_across_opens_and_starts_over_in_place() {
+        let (_dir, db, mut journal) = fresh();
         assert_eq!(std::fs::metadata(journal.path()).unwrap().len(), CAPACITY);
         // One `serve` per database.
         assert!(matches!(Journal::open(&db), Err(Error::InUse(_))));
@@ -269,9 +276,7 @@ mod tests {
 
     #[test]
     fn a_batch_that_does_not_fit_is_refused_and_changes_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("dca.sqlite3");
-        let (mut journal, _) = Journal::open(&db).unwrap();
+        let (_dir, db, mut journal) = fresh();
         journal.append(&batch(1, 10)).unwrap();
         let before = journal.position();
         let big = batch(1, CAPACITY as usize);
@@ -285,9 +290,7 @@ mod tests {
 
     #[test]
     fn writes_through_the_page_cache_read_back_the_same() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("dca.sqlite3");
-        let (mut journal, _) = Journal::open(&db).unwrap();
+        let (_dir, db, mut journal) = fresh();
         journal.append(&batch(2, 100)).unwrap();
         // As on a file system without direct I/O.
         journal.direct = None;
@@ -299,8 +302,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn direct_writes_are_used_where_the_file_system_takes_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut journal, _) = Journal::open(&dir.path().join("dca.sqlite3")).unwrap();
+        let (dir, _db, mut journal) = fresh();
         journal.append(&batch(3, 100)).unwrap();
         // tmpfs, for one, refuses O_DIRECT: then the page cache is used.
         let probe = dir.path().join("probe");
@@ -314,8 +316,7 @@ mod tests {
     #[test]
     fn the_journal_is_private() {
         use std::os::unix::fs::PermissionsExt as _;
-        let dir = tempfile::tempdir().unwrap();
-        let (journal, _) = Journal::open(&dir.path().join("dca.sqlite3")).unwrap();
+        let (_dir, _db, journal) = fresh();
         let mode = std::fs::metadata(journal.path())
             .unwrap()
             .permissions()

@@ -261,3 +261,47 @@ fn serve_logs_its_own_news_not_the_schedulers_internals() {
         assert!(!log.contains(internal), "{internal}: {log}");
     }
 }
+
+#[test]
+fn deliveries_a_crash_left_in_the_intake_journal_are_listed_and_backed_up() {
+    use pocket_dca::deliveries::journal::Journal;
+    use pocket_dca::store::NewDelivery;
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path());
+    let db = dir.path().join("dca.sqlite3");
+    drop(Store::open(&db).unwrap());
+    // As `serve` leaves them when it is killed right after answering a
+    // burst: in the journal, not yet in the database.
+    let (mut journal, _) = Journal::open(&db).unwrap();
+    let batch: Vec<NewDelivery> = (0..3)
+        .map(|i| NewDelivery {
+            received_at: chrono::Utc::now(),
+            correlation_id: Some(format!("left-{i}")),
+            retry_count: None,
+            body: br#"{"event": "exchange.executed", "payload": {"exchange_id": "x"}}"#.to_vec(),
+        })
+        .collect();
+    journal.append(&batch).unwrap();
+    drop(journal);
+    assert_eq!(Store::open(&db).unwrap().delivery_count().unwrap(), 0);
+
+    let listed = common::run_json(common::tool(dir.path()).args(["webhooks", "--json"]));
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["correlation_id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 3, "{listed}");
+    // Moved once: a second command finds them in the database, not twice.
+    let (code, _, err) =
+        common::run(common::tool(dir.path()).args(["db", "backup", "copy.sqlite3"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        Store::open(&dir.path().join("copy.sqlite3"))
+            .unwrap()
+            .delivery_count()
+            .unwrap(),
+        3
+    );
+}

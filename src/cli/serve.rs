@@ -11,9 +11,10 @@ use crate::service;
 /// POST /webhooks/pocket receives Pocket's signed webhooks (put it behind a
 /// TLS reverse proxy Pocket can reach); every delivery is on disk before it
 /// is answered (in the intake journal next to the database, moved into the
-/// database as soon as the writer is free), then reconciled. The scheduler syncs with Pocket every
-/// [sync] interval_minutes. Ctrl-C or SIGTERM stops it gracefully. Prints
-/// `webhooks: URL` and `dashboard: URL` once listening.
+/// database as soon as the writer is free), then reconciled. The scheduler
+/// syncs with Pocket every [sync] interval_minutes. Ctrl-C or SIGTERM stops
+/// it gracefully. Prints `webhooks: URL` and `dashboard: URL` once
+/// listening.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Example:

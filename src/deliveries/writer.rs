@@ -1,6 +1,6 @@
 //! The durable end of the webhook path: one writer thread. Each batch of
-//! waiting deliveries goes into the intake journal ([`super::journal`]) with
-//! one `fdatasync` and is then answered. When nothing else waits, everything
+//! waiting deliveries goes into the intake journal ([`super::journal`]) in
+//! one synchronous write and is then answered. When nothing else waits, everything
 //! journaled is first moved into the database (a commit that need not wait
 //! for the disk: the journal has it), so at rest an acknowledged delivery is
 //! in the database by the time it is answered; under a burst, the move

@@ -62,8 +62,6 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<DeliveryRow> {
 }
 
 impl Store {
-    /// Stores deliveries durably in one transaction (one fsync for the
-    /// batch); their ids, in order.
     /// Stores `batch` and, in the same transaction, the journal position
     /// it brings the database to. A [`Commit::Buffered`] commit does not
     /// wait for the disk (the journal already holds the batch durably); a

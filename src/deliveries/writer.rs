@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::Error;
-use super::journal::Journal;
+use super::journal::{self, Found, Journal};
 use crate::store::{Commit, NewDelivery, Store};
 
 /// The most deliveries written together, and about the most bytes (a batch
@@ -83,7 +83,8 @@ impl DeliveryWriter {
     /// or a power loss), and starts the thread.
     pub fn start(db: &Path) -> Result<DeliveryWriter, Error> {
         let mut store = Store::open(db)?;
-        let (journal, _) = recover(&mut store, db, true)?;
+        let (journal, found) = Journal::open_waiting(db, LOCK_PATIENCE)?;
+        recover(&mut store, &journal, found, true)?;
         // Durable in the journal first: the database's commits need not wait.
         store.buffer_commits()?;
         let (sender, receiver) = mpsc::channel::<Job>();
@@ -140,15 +141,22 @@ impl DeliveryWriter {
     }
 }
 
-/// Opens the journal and moves into the database, durably, whatever it
-/// holds that the database lacks; with `flush`, commits durably even when
-/// nothing is missing, which also makes every earlier buffered commit
-/// durable: the journal may then be written over. The journal and how
-/// many deliveries were moved.
-fn recover(store: &mut Store, db: &Path, flush: bool) -> Result<(Journal, usize), Error> {
-    let (journal, found) = Journal::open(db)?;
+/// How long `serve` waits for the journal's lock, which a command may hold
+/// for a moment while it moves leftovers in.
+const LOCK_PATIENCE: Duration = Duration::from_secs(3);
+
+/// Moves into the database, durably, whatever the journal holds that the
+/// database lacks; with `flush`, commits durably even when nothing is
+/// missing, which also makes every earlier buffered commit durable: the
+/// journal may then be written over. How many deliveries were moved.
+fn recover(
+    store: &mut Store,
+    journal: &Journal,
+    found: Found,
+    flush: bool,
+) -> Result<usize, Error> {
     let Some(position) = found.position() else {
-        return Ok((journal, 0));
+        return Ok(0);
     };
     let missing = found.missing_from(store.intake_position()?);
     if flush || !missing.is_empty() {
@@ -161,7 +169,7 @@ fn recover(store: &mut Store, db: &Path, flush: bool) -> Result<(Journal, usize)
             "acknowledged webhook deliveries moved from the intake journal into the database"
         );
     }
-    Ok((journal, missing.len()))
+    Ok(missing.len())
 }
 
 /// Moves into the database what the intake journal of `db` holds that the
@@ -170,13 +178,13 @@ fn recover(store: &mut Store, db: &Path, flush: bool) -> Result<(Journal, usize)
 /// up, every acknowledged delivery before `serve` runs again. How many were
 /// moved; nothing is created when there is no journal.
 pub fn recover_unattended(store: &mut Store, db: &Path) -> Result<usize, Error> {
-    if !super::journal::path_for(db).exists() {
+    if !journal::path_for(db).exists() {
         return Ok(0);
     }
-    match recover(store, db, false) {
-        Ok((_journal, moved)) => Ok(moved),
-        Err(Error::Journal(super::journal::Error::InUse(_))) => Ok(0),
-        Err(e) => Err(e),
+    match Journal::open(db) {
+        Ok((journal, found)) => recover(store, &journal, found, false),
+        Err(journal::Error::InUse(_)) => Ok(0),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -371,6 +379,19 @@ mod tests {
             Err(Error::Journal(journal::Error::InUse(_)))
         ));
         writer.close();
+    }
+
+    #[test]
+    fn serve_waits_for_a_command_that_holds_the_journal_for_a_moment() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("dca.sqlite3");
+        let (held, _) = Journal::open(&db).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(held);
+        });
+        DeliveryWriter::start(&db).unwrap().close();
+        release.join().unwrap();
     }
 
     #[test]

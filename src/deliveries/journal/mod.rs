@@ -24,6 +24,7 @@ mod record;
 use std::fs::File;
 use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use record::{BLOCK, batch_len, encode_batch};
 pub use record::{Found, scan};
@@ -41,7 +42,10 @@ pub enum Error {
         .0.display()
     )]
     InUse(PathBuf),
-    #[error("cannot use the webhook intake journal {}: {cause}", path.display())]
+    #[error(
+        "cannot use the webhook intake journal {}: {cause}; it needs 8 MiB, readable and writable, next to the database",
+        path.display()
+    )]
     Io { path: PathBuf, cause: io::Error },
 }
 
@@ -72,16 +76,28 @@ impl Journal {
     /// what is found durably before the first [`Journal::append`]: that
     /// writes over it.
     pub fn open(db: &Path) -> Result<(Journal, Found), Error> {
+        Journal::open_waiting(db, Duration::ZERO)
+    }
+
+    /// [`Journal::open`], waiting up to `patience` for the lock (a command
+    /// may hold it for a moment while it moves leftovers in).
+    pub fn open_waiting(db: &Path, patience: Duration) -> Result<(Journal, Found), Error> {
         let path = path_for(db);
         let io = |cause| Error::Io {
             path: path.clone(),
             cause,
         };
         let mut file = crate::files::open_private_read_write(&path).map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::InUse(path)),
-            Err(std::fs::TryLockError::Error(cause)) => return Err(io(cause)),
+        let since = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if since.elapsed() < patience => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => return Err(Error::InUse(path)),
+                Err(std::fs::TryLockError::Error(cause)) => return Err(io(cause)),
+            }
         }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;

@@ -9,7 +9,6 @@ mod common;
 use chrono::{Duration, Utc};
 use common::reminders::{at, parse, world, world_with};
 use common::{run, tool};
-use pocket_dca::mail::Mailer;
 use pocket_dca::pocket::OrderId;
 use pocket_dca::reminders::{self, Outcome, Period};
 use pocket_dca::wallet::ScriptType;
@@ -81,7 +80,7 @@ fn two_passes_at_once_against_a_slow_server_send_one_reminder() {
     w.smtp.greet_after(std::time::Duration::from_millis(1500));
     let due = at("2026-12-01T08:00:00Z");
     let pass = || async {
-        let mailer = Mailer::from_config(&w.config().email).unwrap();
+        let mailer = w.mailer();
         let mut store = w.store();
         reminders::run_due(&mut store, &mailer, &w.settings(), due)
             .await

@@ -2,10 +2,10 @@
 //! and the service run in this process on free loopback ports with a fresh
 //! database; a wallet generated in memory signs two orders (EUR to P2WPKH,
 //! CHF to taproot); then twelve months, and this one up to today, are
-//! played through the sandbox —
-//! reminders into the outbox, payments, an identification interruption, a
-//! refund, end-of-day payout batches — so that webhooks, reconciliation and
-//! reminders all run as they would against Pocket.
+//! played through the sandbox — reminders into the outbox, payments, an
+//! identification interruption, a refund, end-of-day payout batches — so
+//! that webhooks, reconciliation and reminders all run as they would
+//! against Pocket.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -102,8 +102,13 @@ impl World {
         Settings::from_config(&self.config())
     }
 
+    /// The mailer `serve` builds from this world's config.
+    pub fn mailer(&self) -> Mailer {
+        Mailer::from_config(&self.config().email).unwrap()
+    }
+
     pub fn run_due(&self, now: DateTime<Utc>) -> Vec<(OrderId, Period, Outcome)> {
-        let mailer = Mailer::from_config(&self.config().email).unwrap();
+        let mailer = self.mailer();
         let mut store = self.store();
         self.sandbox
             .runtime
@@ -118,7 +123,7 @@ impl World {
 
     /// One pass of the alert mailer, as `serve` runs it: how many went out.
     pub fn mail_alerts(&self, now: DateTime<Utc>) -> usize {
-        let mailer = Mailer::from_config(&self.config().email).unwrap();
+        let mailer = self.mailer();
         let mut store = self.store();
         self.sandbox
             .runtime
